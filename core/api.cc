@@ -1,0 +1,264 @@
+// The prefixed API (hk_*): glibc-compatible semantics and errno on top of the
+// small-object heaps and the large allocator. The override layer forwards the
+// malloc family here.
+#include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include "core/heap.h"
+#include "core/large.h"
+#include "core/lock.h"
+#include "core/platform.h"
+#include "hakmem.h"
+
+extern char** environ;
+
+namespace hakmem {
+
+Runtime g_rt;
+
+namespace {
+
+SpinLock g_init_lock;
+
+uintptr_t make_guard_key() {
+  uintptr_t k = reinterpret_cast<uintptr_t>(&g_rt) ^ (os::now_ms() * 0x9E3779B97F4A7C15ull);
+  uint64_t tsc = __builtin_ia32_rdtsc();
+  k ^= (tsc << 17) ^ (tsc >> 13) ^ 0x5bd1e9955bd1e995ull;
+  return k | 1;  // never zero: zero marks an allocated object
+}
+
+void fork_prepare() {
+  g_init_lock.lock();
+  heap_fork_prepare();
+  large::fork_prepare();
+}
+void fork_parent() {
+  large::fork_parent();
+  heap_fork_parent();
+  g_init_lock.unlock();
+}
+void fork_child() {
+  large::fork_child();
+  heap_fork_child();
+  g_init_lock.unlock();
+}
+
+void* alloc_large(size_t n, size_t align, bool zero) {
+  bool fresh;
+  void* p = large::alloc(n, align, &fresh);
+  if (!p) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (zero && !fresh) std::memset(p, 0, n);
+  return p;
+}
+
+[[gnu::always_inline]] inline void* alloc(size_t n) {
+  if (__builtin_expect(n <= kMaxSmallSize, 1)) return small_alloc(size_to_class(n));
+  runtime::ensure_init();
+  return alloc_large(n, 0, false);
+}
+
+// Alignment is a power of two.
+void* alloc_aligned(size_t align, size_t n) {
+  if (align <= 16) return alloc(n);
+  if (align <= os::kPageSize && n <= kMaxSmallSize) {
+    // Objects sit at multiples of their class size from page-aligned slab
+    // starts: a class whose size is a multiple of align gives aligned objects.
+    for (unsigned c = size_to_class(n > align ? n : align); c < kNumClasses; ++c)
+      if (class_size(c) % align == 0) return small_alloc(c);
+  }
+  runtime::ensure_init();
+  return alloc_large(n, align, false);
+}
+
+bool mul_overflows(size_t a, size_t b, size_t* out) { return __builtin_mul_overflow(a, b, out); }
+
+// Usable size of a pointer hakmem handed out; aborts on a foreign pointer.
+size_t usable_or_die(const void* p, const char* op) {
+  if (SuperSlab* ss = superslab_of(p)) {
+    checked_slab(ss, p, op);
+    return ss->obj_size;
+  }
+  size_t n = large::usable_size(p);
+  if (!n) report_bad_pointer(p, op);
+  return n;
+}
+
+}  // namespace
+
+namespace runtime {
+void init_slow() {
+  bool first = false;
+  {
+    LockGuard g(g_init_lock);
+    if (g_rt.state.load(std::memory_order_relaxed) == 2) return;
+    Options o = parse_options(environ, 2);
+    g_rt.opt = o;
+    g_rt.preset = o.lean ? &kLeanPreset : &kFastPreset;
+    g_rt.ss_size = o.ss_size;
+    g_rt.ss_mask = ~(uintptr_t{o.ss_size} - 1);
+    g_rt.decommit = DecommitConfig{o.decommit, o.decommit_delay_ms, o.decommit_delay_ms};
+    g_rt.target_bytes = static_cast<size_t>(o.target_mb) << 20;
+    g_rt.guard_key = make_guard_key();
+    heap_key_create();
+    g_rt.state.store(2, std::memory_order_release);
+    first = true;
+  }
+  if (!first) return;
+  // Both may allocate: the allocator is ready by now.
+  if (g_rt.preset->prewarm) superslabs_prewarm();
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+}  // namespace runtime
+
+}  // namespace hakmem
+
+using namespace hakmem;
+
+extern "C" {
+
+void* hk_malloc(size_t n) { return alloc(n); }
+
+void hk_free(void* p) {
+  if (!p) return;
+  if (SuperSlab* ss = superslab_of(p)) return small_free(ss, p);
+  if (!large::free(p)) {
+    os::Line l;
+    l.str("hakmem: free(): invalid pointer or double free of ").hex(reinterpret_cast<uintptr_t>(p))
+        .str(" (not a live block allocated by hakmem)\n");
+    l.write(2);
+    abort();
+  }
+}
+
+void* hk_calloc(size_t count, size_t size) {
+  size_t n;
+  if (mul_overflows(count, size, &n)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  if (n <= kMaxSmallSize) {
+    void* p = small_alloc(size_to_class(n));
+    if (p) std::memset(p, 0, n);
+    return p;
+  }
+  runtime::ensure_init();
+  return alloc_large(n, 0, true);
+}
+
+void* hk_realloc(void* p, size_t n) {
+  if (!p) return alloc(n);
+  if (n == 0) {
+    hk_free(p);
+    return nullptr;
+  }
+  size_t old = usable_or_die(p, "realloc()");
+  if (old <= kMaxSmallSize) {
+    // Same class, or shrinking by less than half: keep the block.
+    if (n <= old && (n > old / 2 || old <= 16)) return p;
+  } else if (n > kMaxSmallSize) {
+    if (void* q = large::resize(p, n)) return q;
+  }
+  void* q = alloc(n);
+  if (!q) return nullptr;
+  std::memcpy(q, p, old < n ? old : n);
+  hk_free(p);
+  return q;
+}
+
+void* hk_reallocarray(void* p, size_t count, size_t size) {
+  size_t n;
+  if (mul_overflows(count, size, &n)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return hk_realloc(p, n);
+}
+
+void* hk_memalign(size_t align, size_t n) {
+  if (align > (SIZE_MAX >> 1) + 1) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  // glibc rounds an alignment that is not a power of two up to one.
+  if (align & (align - 1)) align = size_t{1} << (64 - __builtin_clzll(align));
+  return alloc_aligned(align, n);
+}
+
+int hk_posix_memalign(void** out, size_t align, size_t n) {
+  if (align < sizeof(void*) || (align & (align - 1)) || align > (SIZE_MAX >> 1) + 1) return EINVAL;
+  int saved = errno;
+  void* p = alloc_aligned(align, n);
+  if (!p) {
+    errno = saved;
+    return ENOMEM;
+  }
+  *out = p;
+  return 0;
+}
+
+void* hk_aligned_alloc(size_t align, size_t n) {
+  if (align == 0 || (align & (align - 1)) || align > (SIZE_MAX >> 1) + 1) {
+    errno = EINVAL;
+    return nullptr;
+  }
+  return alloc_aligned(align, n);
+}
+
+void* hk_valloc(size_t n) { return alloc_aligned(os::kPageSize, n); }
+
+void* hk_pvalloc(size_t n) {
+  size_t r = (n + os::kPageSize - 1) & ~(os::kPageSize - 1);
+  if (r < n) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  return alloc_aligned(os::kPageSize, r ? r : os::kPageSize);
+}
+
+size_t hk_malloc_usable_size(const void* p) { return p ? usable_or_die(p, "malloc_usable_size()") : 0; }
+
+void hakmem_collect(int force) {
+  runtime::ensure_init();
+  heap_flush_all(tl_heap, true);
+  decommit_run(os::now_ms(), force != 0);
+}
+
+int hakmem_stats(hakmem_stats_t* out) {
+  runtime::ensure_init();
+  SmallStats s = small_stats();
+  large::Stats l = large::stats();
+  os::MemInfo m = os::read_smaps_rollup();
+  *out = hakmem_stats_t{};
+  out->lean = g_rt.opt.lean;
+  out->superslab_size = g_rt.ss_size;
+  out->rss = m.rss;
+  out->lazyfree = m.lazyfree;
+  out->anon_huge = m.anon_huge;
+  out->live_small_bytes = s.live_bytes;
+  out->thread_cache_bytes = s.tcache_bytes;
+  out->live_large_bytes = l.live_bytes;
+  out->large_cache_bytes = l.cache_bytes;
+  out->superslabs_mapped = s.superslabs;
+  out->superslab_bytes_mapped = s.ss_bytes;
+  out->slab_bytes_committed = s.committed;
+  out->slab_bytes_lazyfree = s.lazyfree;
+  out->slab_bytes_dontneed = s.dontneed;
+  out->metadata_bytes = s.metadata + l.table_bytes;
+  out->mmap_calls = os::g_counters.mmap_calls.load();
+  out->munmap_calls = os::g_counters.munmap_calls.load();
+  out->madvise_free_calls = os::g_counters.madvise_free_calls.load();
+  out->madvise_dontneed_calls = os::g_counters.madvise_dontneed_calls.load();
+  return 0;
+}
+
+}  // extern "C"
+
+#if HAKMEM_OVERRIDE
+#include "core/override_c.inc"
+#endif

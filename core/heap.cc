@@ -1,0 +1,716 @@
+// Slow paths of the small-object allocator: refilling thread caches, slabs
+// moving between thread heaps and the per-class pools, SuperSlab mapping, and
+// the decommit mechanism that applies decommit/policy.h to idle slabs.
+#include "core/heap.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "core/large.h"
+#include "core/lock.h"
+#include "core/platform.h"
+
+namespace hakmem {
+
+ThreadHeap g_empty_heap;
+__thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec"))) = &g_empty_heap;
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Intrusive slab lists
+
+void list_push_back(SlabListHead& l, SlabMeta* s, SlabList tag) {
+  s->list = tag;
+  s->next = nullptr;
+  s->prev = l.last;
+  if (l.last) l.last->next = s;
+  else l.first = s;
+  l.last = s;
+}
+
+void list_remove(SlabListHead& l, SlabMeta* s) {
+  if (s->prev) s->prev->next = s->next;
+  else l.first = s->next;
+  if (s->next) s->next->prev = s->prev;
+  else l.last = s->prev;
+  s->prev = s->next = nullptr;
+  s->list = SlabList::None;
+}
+
+SlabMeta* list_pop_back(SlabListHead& l) {
+  SlabMeta* s = l.last;
+  if (s) list_remove(l, s);
+  return s;
+}
+
+SuperSlab* superslab_of_slab(SlabMeta* s) {
+  return reinterpret_cast<SuperSlab*>(reinterpret_cast<uintptr_t>(s) & g_rt.ss_mask);
+}
+
+// ---------------------------------------------------------------------------
+// Per-class pools: SuperSlabs of the class, empty slabs, orphaned slabs.
+
+struct ClassPool {
+  SpinLock lock;
+  SlabListHead empty;      // used == 0, unowned, oldest first
+  SlabListHead orphans;    // unowned with live objects (their thread exited)
+  SuperSlab* superslabs;   // every SuperSlab of the class
+  uint32_t superslab_count;
+};
+
+ClassPool g_pools[kNumClasses];
+std::atomic<uint64_t> g_next_deadline{UINT64_MAX};
+std::atomic<uint64_t> g_superslabs_mapped{0};
+
+void note_deadline(uint64_t t) {
+  uint64_t cur = g_next_deadline.load(std::memory_order_relaxed);
+  while (t < cur && !g_next_deadline.compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
+  }
+}
+
+void background_wake();
+
+// Object area of a slab, page aligned: what the decommit mechanism releases.
+void slab_release_range(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
+  char* b = ss->obj_begin(s);
+  char* e = ss->slab_base(s) + kSlabSize;
+  *begin = b;
+  *len = static_cast<size_t>(e - b);
+}
+
+void slab_reset_fresh(SlabMeta* s) {
+  s->free = nullptr;
+  s->free_count = 0;
+  s->carved = 0;
+}
+
+SuperSlab* superslab_new(unsigned c) {
+  size_t size = g_rt.ss_size;
+  auto* ss = static_cast<SuperSlab*>(os::map_aligned(size, size));
+  if (!ss) return nullptr;
+  if (g_rt.opt.lean) os::advise_nohugepage(ss, size);
+  size_t slabs = size >> kSlabShift;
+  size_t header = superslab_header_bytes(slabs);
+  ss->magic = kSuperSlabMagic;
+  ss->class_idx = c;
+  ss->obj_size = class_size(c);
+  ss->recip = ((uint64_t{1} << 48) + ss->obj_size - 1) / ss->obj_size;
+  ss->slab_count = static_cast<uint32_t>(slabs);
+  ss->header_bytes = static_cast<uint32_t>(header);
+  ss->fresh_next = static_cast<uint32_t>(header >> kSlabShift);  // skip slabs wholly inside the header
+  for (size_t i = 0; i < slabs; ++i) {
+    SlabMeta* s = &ss->slabs[i];
+    size_t begin = i << kSlabShift;
+    size_t start = begin < header ? header : begin;
+    s->index = static_cast<uint16_t>(i);
+    s->start = static_cast<uint32_t>(start);
+    s->capacity = start >= begin + kSlabSize ? 0 : static_cast<uint32_t>((begin + kSlabSize - start) / ss->obj_size);
+    // fresh mmap memory is zero: the other fields already are.
+  }
+  while (ss->fresh_next < ss->slab_count && ss->slabs[ss->fresh_next].capacity == 0) ss->fresh_next++;
+  if (!registry::set_superslab(reinterpret_cast<uintptr_t>(ss), true)) {
+    os::unmap(ss, size);
+    return nullptr;
+  }
+  g_superslabs_mapped.fetch_add(1, std::memory_order_relaxed);
+  return ss;
+}
+
+void pool_link_superslab(ClassPool& p, SuperSlab* ss) {
+  ss->prev = nullptr;
+  ss->next = p.superslabs;
+  if (p.superslabs) p.superslabs->prev = ss;
+  p.superslabs = ss;
+  p.superslab_count++;
+}
+
+// A slab with capacity from a SuperSlab that still has fresh slabs.
+SlabMeta* pool_take_fresh(ClassPool& p) {
+  for (SuperSlab* ss = p.superslabs; ss; ss = ss->next) {
+    if (ss->fresh_next < ss->slab_count) {
+      SlabMeta* s = &ss->slabs[ss->fresh_next++];
+      ss->active++;
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+// Collects the remote list into the local free list; returns how many.
+uint32_t slab_collect_remote(SlabMeta* s) {
+  FreeNode* r = s->remote.exchange(nullptr, std::memory_order_acquire);
+  if (!r) return 0;
+  uint32_t n = 1;
+  FreeNode* tail = r;
+  while (tail->next) {
+    tail = tail->next;
+    ++n;
+  }
+  tail->next = s->free;
+  s->free = r;
+  s->free_count += n;
+  s->used -= n;
+  return n;
+}
+
+// Under p.lock: put a slab with no live objects on the empty list.
+void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
+  s->owner.store(nullptr, std::memory_order_relaxed);
+  s->idle_since_ms = now;
+  s->span = SpanState::Committed;
+  list_push_back(p.empty, s, SlabList::PoolEmpty);
+  superslab_of_slab(s)->active--;
+  note_deadline(next_deadline(g_rt.decommit, SpanState::Committed, now));
+}
+
+uint64_t idle_clock() { return g_rt.decommit.mode == DecommitMode::Off ? 0 : os::now_ms(); }
+
+void pool_give_empty(unsigned c, SlabMeta* s) {
+  uint64_t now = idle_clock();
+  {
+    LockGuard g(g_pools[c].lock);
+    pool_add_empty_locked(g_pools[c], s, now);
+  }
+  if (g_rt.decommit.mode != DecommitMode::Off) background_wake();
+}
+
+SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
+  ClassPool& p = g_pools[c];
+  LockGuard g(p.lock);
+  SlabMeta* s = list_pop_back(p.orphans);
+  if (s) {
+    s->owner.store(h, std::memory_order_relaxed);
+    slab_collect_remote(s);
+    return s;
+  }
+  s = p.empty.last;
+  // The most recently emptied slab is likely still resident; released ones
+  // cost page faults like fresh ones, so prefer fresh slabs over those.
+  if (s && s->span == SpanState::Released) {
+    if (SlabMeta* f = pool_take_fresh(p)) s = f;
+    else list_remove(p.empty, s), superslab_of_slab(s)->active++;
+  } else if (s) {
+    list_remove(p.empty, s);
+    superslab_of_slab(s)->active++;
+  } else {
+    s = pool_take_fresh(p);
+  }
+  if (!s) {
+    SuperSlab* ss = superslab_new(c);
+    if (!ss) return nullptr;
+    pool_link_superslab(p, ss);
+    s = pool_take_fresh(p);
+  }
+  s->span = SpanState::Committed;
+  s->owner.store(h, std::memory_order_relaxed);
+  return s;
+}
+
+// ---------------------------------------------------------------------------
+// Thread heaps
+
+SpinLock g_heap_lock;
+ThreadHeap* g_all_heaps;
+ThreadHeap* g_free_heaps;
+pthread_key_t g_heap_key;
+
+uint32_t tcache_limit(unsigned c) {
+  const ModePreset& p = *g_rt.preset;
+  uint32_t n = p.tcache_bytes / class_size(c);
+  if (n < p.tcache_min) n = p.tcache_min;
+  if (n > p.tcache_max) n = p.tcache_max;
+  return n;
+}
+
+ThreadHeap* heap_create() {
+  runtime::ensure_init();
+  ThreadHeap* h;
+  {
+    LockGuard g(g_heap_lock);
+    h = g_free_heaps;
+    if (h) {
+      g_free_heaps = h->next_free;
+    } else {
+      h = static_cast<ThreadHeap*>(os::map(sizeof(ThreadHeap)));
+      if (!h) return nullptr;
+      h->next_all = g_all_heaps;
+      g_all_heaps = h;
+    }
+  }
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    h->tc[c] = TcBin{nullptr, 0, tcache_limit(c)};
+    h->bins[c] = HeapBin{};
+  }
+  h->remote_classes.store(0, std::memory_order_relaxed);
+  h->live = true;
+  tl_heap = h;  // before pthread_setspecific, which may allocate
+  pthread_setspecific(g_heap_key, h);
+  return h;
+}
+
+void heap_key_destructor(void* arg) { heap_thread_exit(static_cast<ThreadHeap*>(arg)); }
+
+// Returns an object to its slab's local free list (the owner's path).
+// Returns the slab if it became empty.
+SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* f) {
+  SuperSlab* ss = reinterpret_cast<SuperSlab*>(reinterpret_cast<uintptr_t>(f) & g_rt.ss_mask);
+  SlabMeta* s = ss->slab_of(reinterpret_cast<uintptr_t>(f));
+  f->next = s->free;
+  s->free = f;
+  s->free_count++;
+  s->used--;
+  HeapBin& bin = h->bins[c];
+  if (s->list == SlabList::HeapFull) {
+    list_remove(bin.full, s);
+    list_push_back(bin.partial, s, SlabList::HeapPartial);
+  }
+  return s->used == 0 ? s : nullptr;
+}
+
+// An owned slab with no live objects goes back to the pool, unless it is the
+// heap's current slab (kept so a thread cycling one object does not bounce).
+void heap_release_if_empty(ThreadHeap* h, unsigned c, SlabMeta* s) {
+  HeapBin& bin = h->bins[c];
+  if (!s || s->used != 0 || s == bin.current) return;
+  if (s->list == SlabList::HeapPartial) list_remove(bin.partial, s);
+  else if (s->list == SlabList::HeapFull) list_remove(bin.full, s);
+  pool_give_empty(c, s);
+}
+
+void tcache_return(ThreadHeap* h, unsigned c, FreeNode* f) {
+  while (f) {
+    FreeNode* next = f->next;
+    heap_release_if_empty(h, c, slab_put_local(h, c, f));
+    f = next;
+  }
+}
+
+// Move up to want objects from s to the thread cache.
+uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
+  uint32_t n = 0;
+  if (s->free) {
+    FreeNode* first = s->free;
+    FreeNode* last = first;
+    n = 1;
+    while (n < want && last->next) {
+      last = last->next;
+      ++n;
+    }
+    s->free = last->next;
+    s->free_count -= n;
+    last->next = b.head;
+    b.head = first;
+  } else if (s->carved < s->capacity) {
+    // Carve lazily: about a page at a time, so fresh memory is touched only
+    // as it is used.
+    uint32_t size = ss->obj_size;
+    uint32_t page_worth = size >= 4096 ? 1 : 4096 / size;
+    n = s->capacity - s->carved;
+    if (n > want) n = want;
+    if (n > page_worth) n = page_worth;
+    char* p = ss->obj_begin(s) + size_t{s->carved} * size;
+    for (uint32_t i = n; i-- > 0;) {
+      auto* f = reinterpret_cast<FreeNode*>(p + size_t{i} * size);
+      f->next = b.head;
+      f->guard = 0;
+      b.head = f;
+    }
+    s->carved += n;
+  }
+  s->used += n;
+  b.count += n;
+  return n;
+}
+
+void collect_remote_full(ThreadHeap* h, unsigned c) {
+  HeapBin& bin = h->bins[c];
+  for (SlabMeta* s = bin.full.first; s;) {
+    SlabMeta* next = s->next;
+    if (slab_collect_remote(s)) {
+      list_remove(bin.full, s);
+      list_push_back(bin.partial, s, SlabList::HeapPartial);
+      heap_release_if_empty(h, c, s);
+    }
+    s = next;
+  }
+  if (bin.current) slab_collect_remote(bin.current);
+}
+
+bool refill(ThreadHeap* h, unsigned c) {
+  TcBin& b = h->tc[c];
+  HeapBin& bin = h->bins[c];
+  uint32_t want = b.limit / 2 ? b.limit / 2 : 1;
+  uint64_t bit = uint64_t{1} << c;
+  if (h->remote_classes.load(std::memory_order_relaxed) & bit) {
+    h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
+    collect_remote_full(h, c);
+  }
+  for (;;) {
+    SlabMeta* s = bin.current;
+    if (s) {
+      SuperSlab* ss = superslab_of_slab(s);
+      if (refill_from_slab(b, ss, s, want)) return true;
+      if (slab_collect_remote(s)) continue;
+      list_push_back(bin.full, s, SlabList::HeapFull);
+      bin.current = nullptr;
+    }
+    if ((s = bin.partial.last)) {
+      list_remove(bin.partial, s);
+      bin.current = s;
+      continue;
+    }
+    s = pool_acquire(c, h);
+    if (!s) return false;
+    bin.current = s;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Background decommit thread (opt-in): sleeps on a futex while nothing is
+// pending, then until the next deadline.
+
+std::atomic<uint32_t> g_bg_seq{0};
+std::atomic<int> g_bg_state{0};  // 0 not started, 1 starting/running
+
+void futex_wait(std::atomic<uint32_t>* addr, uint32_t val, uint64_t ms) {
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(addr), FUTEX_WAIT_PRIVATE, val, ms ? &ts : nullptr, nullptr, 0);
+}
+
+void* background_main(void*) {
+  for (;;) {
+    uint32_t seq = g_bg_seq.load(std::memory_order_acquire);
+    uint64_t deadline = g_next_deadline.load(std::memory_order_relaxed);
+    if (deadline == UINT64_MAX) {
+      futex_wait(&g_bg_seq, seq, 0);  // nothing pending: sleep until woken
+      continue;
+    }
+    uint64_t now = os::now_ms();
+    if (now < deadline) {
+      futex_wait(&g_bg_seq, seq, deadline - now);
+      continue;
+    }
+    decommit_run(now, false);
+  }
+  return nullptr;
+}
+
+void background_start() {
+  int expected = 0;
+  if (!g_bg_state.compare_exchange_strong(expected, 1)) return;
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attr, 64 * 1024);
+  pthread_t t;
+  if (pthread_create(&t, &attr, background_main, nullptr) != 0) g_bg_state.store(0);
+  pthread_attr_destroy(&attr);
+}
+
+void background_wake() {
+  if (!g_rt.opt.decommit_thread) return;
+  g_bg_seq.fetch_add(1, std::memory_order_release);
+  if (g_bg_state.load(std::memory_order_relaxed) == 0) return;  // started outside locks by decommit_maybe
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(&g_bg_seq), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// Entry points
+
+void* small_alloc_slow(ThreadHeap* h, unsigned c) {
+  if (h == &g_empty_heap) {
+    h = heap_create();
+    if (!h) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
+  decommit_maybe();
+  TcBin& b = h->tc[c];
+  if (!b.head && !refill(h, c)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
+  FreeNode* f = b.head;
+  b.head = f->next;
+  b.count--;
+  f->guard = 0;
+  return f;
+}
+
+void small_flush(ThreadHeap* h, unsigned c) {
+  TcBin& b = h->tc[c];
+  uint32_t keep = b.limit / 2;
+  FreeNode* cut = b.head;
+  for (uint32_t i = 1; i < keep && cut; ++i) cut = cut->next;
+  FreeNode* rest;
+  if (keep == 0 || !cut) {
+    rest = b.head;
+    b.head = nullptr;
+    b.count = 0;
+  } else {
+    rest = cut->next;
+    cut->next = nullptr;
+    b.count = keep;
+  }
+  tcache_return(h, c, rest);
+}
+
+void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c) {
+  f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
+  // Read the owner before publishing: once f is on the list the slab may be
+  // collected, emptied and released by its owner at any moment.
+  ThreadHeap* owner = s->owner.load(std::memory_order_relaxed);
+  FreeNode* head = s->remote.load(std::memory_order_relaxed);
+  do {
+    f->next = head;
+  } while (!s->remote.compare_exchange_weak(head, f, std::memory_order_release, std::memory_order_relaxed));
+  if (owner) {
+    uint64_t bit = uint64_t{1} << c;
+    if (!(owner->remote_classes.load(std::memory_order_relaxed) & bit))
+      owner->remote_classes.fetch_or(bit, std::memory_order_relaxed);
+  }
+}
+
+void report_bad_pointer(const void* p, const char* op) {
+  os::Line l;
+  l.str("hakmem: ").str(op).str(": invalid pointer ").hex(reinterpret_cast<uintptr_t>(p))
+      .str(" (not the start of a block allocated by hakmem)\n");
+  l.write(2);
+  abort();
+}
+
+void report_double_free(const void* p, const char* op) {
+  os::Line l;
+  l.str("hakmem: ").str(op).str(": double free or use after free of ").hex(reinterpret_cast<uintptr_t>(p)).chr('\n');
+  l.write(2);
+  abort();
+}
+
+void heap_flush_all(ThreadHeap* h, bool release_current) {
+  if (h == &g_empty_heap) return;
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    TcBin& b = h->tc[c];
+    FreeNode* all = b.head;
+    b.head = nullptr;
+    b.count = 0;
+    tcache_return(h, c, all);
+    collect_remote_full(h, c);
+    HeapBin& bin = h->bins[c];
+    for (SlabMeta* s = bin.partial.first; s;) {
+      SlabMeta* next = s->next;
+      slab_collect_remote(s);
+      heap_release_if_empty(h, c, s);
+      s = next;
+    }
+    if (release_current && bin.current) {
+      SlabMeta* s = bin.current;
+      slab_collect_remote(s);
+      if (s->used == 0) {
+        bin.current = nullptr;
+        pool_give_empty(c, s);
+      }
+    }
+  }
+}
+
+void heap_thread_exit(ThreadHeap* h) {
+  if (!h || h == &g_empty_heap) return;
+  heap_flush_all(h, true);
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    HeapBin& bin = h->bins[c];
+    if (bin.current) list_push_back(bin.partial, bin.current, SlabList::HeapPartial), bin.current = nullptr;
+    SlabListHead* lists[2] = {&bin.partial, &bin.full};
+    for (SlabListHead* l : lists) {
+      while (SlabMeta* s = list_pop_back(*l)) {
+        slab_collect_remote(s);
+        if (s->used == 0) {
+          pool_give_empty(c, s);
+          continue;
+        }
+        // Live objects remain: orphan the slab. Frees reach it through its
+        // remote list; the next thread needing this class adopts it.
+        LockGuard g(g_pools[c].lock);
+        s->owner.store(nullptr, std::memory_order_relaxed);
+        list_push_back(g_pools[c].orphans, s, SlabList::PoolOrphan);
+      }
+    }
+  }
+  tl_heap = &g_empty_heap;
+  LockGuard g(g_heap_lock);
+  h->live = false;
+  h->next_free = g_free_heaps;
+  g_free_heaps = h;
+}
+
+// ---------------------------------------------------------------------------
+// Decommit mechanism
+
+namespace {
+std::atomic<int> g_decommit_busy{0};
+
+// Orphaned slabs whose objects were all freed remotely become empty here.
+void pool_sweep_orphans_locked(ClassPool& p, uint64_t now) {
+  for (SlabMeta* s = p.orphans.first; s;) {
+    SlabMeta* next = s->next;
+    slab_collect_remote(s);
+    if (s->used == 0) {
+      list_remove(p.orphans, s);
+      pool_add_empty_locked(p, s, now);
+    }
+    s = next;
+  }
+}
+
+// Unmaps wholly empty SuperSlabs beyond the preset's reserve.
+void pool_trim_superslabs_locked(ClassPool& p, uint32_t keep) {
+  uint32_t idle = 0;
+  for (SuperSlab* ss = p.superslabs; ss;) {
+    SuperSlab* next = ss->next;
+    if (ss->active == 0 && ++idle > keep) {
+      for (uint32_t i = 0; i < ss->fresh_next; ++i) {
+        SlabMeta* s = &ss->slabs[i];
+        if (s->list == SlabList::PoolEmpty) list_remove(p.empty, s);
+      }
+      if (ss->prev) ss->prev->next = ss->next;
+      else p.superslabs = ss->next;
+      if (ss->next) ss->next->prev = ss->prev;
+      p.superslab_count--;
+      registry::set_superslab(reinterpret_cast<uintptr_t>(ss), false);
+      os::unmap(ss, g_rt.ss_size);
+      g_superslabs_mapped.fetch_sub(1, std::memory_order_relaxed);
+    }
+    ss = next;
+  }
+}
+
+uint64_t pool_decommit_locked(ClassPool& p, uint64_t now, bool over_budget) {
+  uint64_t next = UINT64_MAX;
+  for (SlabMeta* s = p.empty.first; s; s = s->next) {
+    DecommitAction a = decide(g_rt.decommit, s->span, s->idle_since_ms, now, over_budget);
+    if (a != DecommitAction::None) {
+      SuperSlab* ss = superslab_of_slab(s);
+      char* b;
+      size_t len;
+      slab_release_range(ss, s, &b, &len);
+      if (a == DecommitAction::Free) os::advise_free(b, len);
+      else os::advise_dontneed(b, len);
+      // The free list lived in the released memory: the slab starts afresh.
+      slab_reset_fresh(s);
+      s->span = after(s->span, a);
+    }
+    uint64_t d = next_deadline(g_rt.decommit, s->span, s->idle_since_ms);
+    if (d < next) next = d;
+  }
+  return next;
+}
+}  // namespace
+
+void decommit_run(uint64_t now, bool force) {
+  // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory.
+  if (g_rt.decommit.mode == DecommitMode::Off) return;
+  int expected = 0;
+  if (!g_decommit_busy.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return;
+  // force acts as an exceeded budget: everything idle goes with DONTNEED.
+  bool over = force || (g_rt.target_bytes && over_budget(os::read_rss_statm(), g_rt.target_bytes));
+  g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
+  uint64_t next = UINT64_MAX;
+  for (ClassPool& p : g_pools) {
+    LockGuard g(p.lock);
+    pool_sweep_orphans_locked(p, now);
+    uint64_t d = pool_decommit_locked(p, now, over);
+    if (d < next) next = d;
+    pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
+  }
+  large::trim_cache(now, over);
+  note_deadline(next);
+  g_decommit_busy.store(0, std::memory_order_release);
+}
+
+void decommit_note_deadline(uint64_t t) {
+  note_deadline(t);
+  background_wake();
+}
+
+void decommit_maybe() {
+  if (g_rt.decommit.mode == DecommitMode::Off) return;
+  if (g_rt.opt.decommit_thread && g_bg_state.load(std::memory_order_relaxed) == 0) background_start();
+  uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
+  if (d == UINT64_MAX) return;
+  uint64_t now = os::now_ms();
+  if (now >= d) decommit_run(now, false);
+}
+
+void superslabs_prewarm() {
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    ClassPool& p = g_pools[c];
+    LockGuard g(p.lock);
+    if (p.superslabs) continue;
+    if (SuperSlab* ss = superslab_new(c)) pool_link_superslab(p, ss);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// fork: hold every lock across fork so the child sees consistent pools.
+
+void heap_fork_prepare() {
+  g_heap_lock.lock();
+  for (ClassPool& p : g_pools) p.lock.lock();
+}
+
+void heap_fork_parent() {
+  for (ClassPool& p : g_pools) p.lock.unlock();
+  g_heap_lock.unlock();
+}
+
+void heap_fork_child() {
+  heap_fork_parent();
+  // The background thread does not exist in the child; start it on demand.
+  g_bg_state.store(0);
+  g_decommit_busy.store(0);
+}
+
+void heap_key_create() { pthread_key_create(&g_heap_key, heap_key_destructor); }
+
+// ---------------------------------------------------------------------------
+// Statistics
+
+SmallStats small_stats() {
+  SmallStats st;
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    ClassPool& p = g_pools[c];
+    LockGuard g(p.lock);
+    for (SuperSlab* ss = p.superslabs; ss; ss = ss->next) {
+      st.superslabs++;
+      st.ss_bytes += g_rt.ss_size;
+      st.metadata += ss->header_bytes;
+      for (uint32_t i = 0; i < ss->fresh_next; ++i) {
+        SlabMeta* s = &ss->slabs[i];
+        uint32_t used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);
+        uint32_t carved = __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
+        st.live_bytes += size_t{used} * ss->obj_size;
+        size_t touched = size_t{carved} * ss->obj_size;
+        if (s->list == SlabList::PoolEmpty && s->span == SpanState::LazyFree) st.lazyfree += kSlabSize;
+        else if (s->list == SlabList::PoolEmpty && s->span == SpanState::Released) st.dontneed += kSlabSize;
+        else st.committed += (touched + 4095) & ~size_t{4095};
+      }
+    }
+  }
+  LockGuard g(g_heap_lock);
+  for (ThreadHeap* h = g_all_heaps; h; h = h->next_all) {
+    st.metadata += sizeof(ThreadHeap);
+    if (!h->live) continue;
+    for (unsigned c = 0; c < kNumClasses; ++c)
+      st.tcache_bytes += size_t{__atomic_load_n(&h->tc[c].count, __ATOMIC_RELAXED)} * class_size(c);
+  }
+  st.live_bytes -= st.tcache_bytes < st.live_bytes ? st.tcache_bytes : st.live_bytes;
+  return st;
+}
+
+}  // namespace hakmem

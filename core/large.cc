@@ -1,0 +1,221 @@
+#include "core/large.h"
+
+#include <cstring>
+
+#include "core/heap.h"
+#include "core/lock.h"
+#include "core/platform.h"
+#include "core/runtime.h"
+
+namespace hakmem::large {
+
+namespace {
+
+struct Entry {
+  uintptr_t base;  // 0: empty, 1: deleted
+  size_t len;
+};
+constexpr uintptr_t kEmpty = 0, kDeleted = 1;
+
+struct CachedMap {
+  void* base;
+  size_t len;
+  uint64_t freed_ms;
+};
+constexpr unsigned kMaxCache = 64;
+
+struct State {
+  SpinLock lock;
+  Entry* table = nullptr;
+  size_t cap = 0;       // power of two
+  size_t count = 0;     // live entries
+  size_t deleted = 0;
+  size_t live_bytes = 0;
+  CachedMap cache[kMaxCache];
+  unsigned cached = 0;
+  size_t cache_bytes = 0;
+} g;
+
+size_t slot_of(uintptr_t base, size_t cap) {
+  return static_cast<size_t>(((base >> 12) * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
+}
+
+Entry* find_locked(uintptr_t base) {
+  if (!g.cap) return nullptr;
+  for (size_t i = slot_of(base, g.cap);; i = (i + 1) & (g.cap - 1)) {
+    Entry& e = g.table[i];
+    if (e.base == base) return &e;
+    if (e.base == kEmpty) return nullptr;
+  }
+}
+
+bool grow_locked() {
+  size_t cap = g.cap ? g.cap * 2 : 512;
+  if (g.cap && g.count * 4 < g.cap) cap = g.cap;  // mostly tombstones: rehash in place size
+  auto* t = static_cast<Entry*>(os::map(cap * sizeof(Entry)));
+  if (!t) return false;
+  for (size_t i = 0; i < g.cap; ++i) {
+    uintptr_t b = g.table[i].base;
+    if (b == kEmpty || b == kDeleted) continue;
+    size_t j = slot_of(b, cap);
+    while (t[j].base != kEmpty) j = (j + 1) & (cap - 1);
+    t[j] = g.table[i];
+  }
+  if (g.table) os::unmap(g.table, g.cap * sizeof(Entry));
+  g.table = t;
+  g.cap = cap;
+  g.deleted = 0;
+  return true;
+}
+
+bool insert_locked(uintptr_t base, size_t len) {
+  if ((g.count + g.deleted + 1) * 2 > g.cap && !grow_locked()) return false;
+  size_t i = slot_of(base, g.cap);
+  while (g.table[i].base != kEmpty && g.table[i].base != kDeleted) i = (i + 1) & (g.cap - 1);
+  if (g.table[i].base == kDeleted) g.deleted--;
+  g.table[i] = Entry{base, len};
+  g.count++;
+  g.live_bytes += len;
+  return true;
+}
+
+void erase_locked(Entry* e) {
+  g.live_bytes -= e->len;
+  e->base = kDeleted;
+  g.count--;
+  g.deleted++;
+}
+
+unsigned cache_limit() {
+  unsigned n = g_rt.preset->large_cache_entries;
+  return n < kMaxCache ? n : kMaxCache;
+}
+
+// A cached mapping of at least len bytes and not much more (best fit).
+void* cache_take_locked(size_t len) {
+  int best = -1;
+  for (unsigned i = 0; i < g.cached; ++i) {
+    size_t l = g.cache[i].len;
+    if (l >= len && l - len <= len / 4 && (best < 0 || l < g.cache[best].len)) best = static_cast<int>(i);
+  }
+  if (best < 0) return nullptr;
+  CachedMap m = g.cache[best];
+  g.cache[best] = g.cache[--g.cached];
+  g.cache_bytes -= m.len;
+  if (m.len != len) {
+    // Keep the exact length so usable_size and munmap agree.
+    os::unmap(static_cast<char*>(m.base) + len, m.len - len);
+  }
+  return m.base;
+}
+
+// Offers a freed mapping to the cache; returns false if it must be unmapped.
+bool cache_put_locked(void* base, size_t len, uint64_t now) {
+  if (g.cached >= cache_limit() || g.cache_bytes + len > g_rt.preset->large_cache_bytes) return false;
+  g.cache[g.cached++] = CachedMap{base, len, now};
+  g.cache_bytes += len;
+  return true;
+}
+
+size_t page_round(size_t n, bool* overflow) {
+  size_t r = (n + os::kPageSize - 1) & ~(os::kPageSize - 1);
+  *overflow = r < n;
+  return r;
+}
+
+}  // namespace
+
+void* alloc(size_t size, size_t align, bool* fresh) {
+  bool overflow;
+  size_t len = page_round(size, &overflow);
+  if (overflow || len > (size_t{1} << 47)) return nullptr;
+  void* p = nullptr;
+  *fresh = false;
+  if (align <= os::kPageSize) {
+    LockGuard lg(g.lock);
+    p = cache_take_locked(len);
+    if (p && !insert_locked(reinterpret_cast<uintptr_t>(p), len)) {
+      os::unmap(p, len);
+      return nullptr;
+    }
+  }
+  if (p) return p;
+  p = os::map_aligned(len, align);
+  if (!p) return nullptr;
+  if (g_rt.opt.lean) os::advise_nohugepage(p, len);
+  *fresh = true;
+  LockGuard lg(g.lock);
+  if (!insert_locked(reinterpret_cast<uintptr_t>(p), len)) {
+    os::unmap(p, len);
+    return nullptr;
+  }
+  return p;
+}
+
+bool free(void* p) {
+  size_t len;
+  bool cached;
+  {
+    LockGuard lg(g.lock);
+    Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
+    if (!e) return false;
+    len = e->len;
+    erase_locked(e);
+    cached = cache_put_locked(p, len, g_rt.decommit.mode == DecommitMode::Off ? 0 : os::now_ms());
+  }
+  if (!cached) os::unmap(p, len);
+  else if (g_rt.decommit.mode != DecommitMode::Off) decommit_note_deadline(os::now_ms() + g_rt.decommit.delay_ms);
+  return true;
+}
+
+size_t usable_size(const void* p) {
+  LockGuard lg(g.lock);
+  Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
+  return e ? e->len : 0;
+}
+
+void* resize(void* p, size_t new_size) {
+  bool overflow;
+  size_t len = page_round(new_size, &overflow);
+  if (overflow) return nullptr;
+  LockGuard lg(g.lock);
+  Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
+  if (!e) return nullptr;
+  if (e->len == len) return p;
+  size_t old = e->len;
+  void* q = os::remap(p, old, len, true);
+  if (!q) return nullptr;
+  erase_locked(e);
+  insert_locked(reinterpret_cast<uintptr_t>(q), len);  // the erase freed a slot: cannot fail to grow
+  return q;
+}
+
+void trim_cache(uint64_t now, bool force) {
+  CachedMap victims[kMaxCache];
+  unsigned n = 0;
+  {
+    LockGuard lg(g.lock);
+    for (unsigned i = 0; i < g.cached;) {
+      CachedMap& m = g.cache[i];
+      if (force || now - m.freed_ms >= g_rt.decommit.delay_ms) {
+        victims[n++] = m;
+        g.cache_bytes -= m.len;
+        m = g.cache[--g.cached];
+      } else {
+        ++i;
+      }
+    }
+  }
+  for (unsigned i = 0; i < n; ++i) os::unmap(victims[i].base, victims[i].len);
+}
+
+Stats stats() {
+  LockGuard lg(g.lock);
+  return Stats{g.live_bytes, g.cache_bytes, g.cap * sizeof(Entry)};
+}
+
+void fork_prepare() { g.lock.lock(); }
+void fork_parent() { g.lock.unlock(); }
+void fork_child() { g.lock.unlock(); }
+
+}  // namespace hakmem::large

@@ -1,0 +1,32 @@
+// Allocations above kMaxSmallSize: page-granular mappings tracked in a hash
+// table (so free() can tell a live large block from a foreign or freed
+// pointer), with a small cache of freed mappings for reuse. realloc grows
+// and shrinks them with mremap, in place where the address space allows.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace hakmem::large {
+
+// align: 0 or a power of two. *fresh is set when the memory is known zero.
+void* alloc(size_t size, size_t align, bool* fresh);
+// Returns false if p is not a live large block.
+bool free(void* p);
+// Usable size of a live large block, 0 if p is not one.
+size_t usable_size(const void* p);
+// Resize a live large block to new_size (> kMaxSmallSize); nullptr on failure
+// (the old block is untouched).
+void* resize(void* p, size_t new_size);
+// Release cached mappings idle longer than the decommit delay (all if force).
+void trim_cache(uint64_t now_ms, bool force);
+
+struct Stats {
+  size_t live_bytes = 0, cache_bytes = 0, table_bytes = 0;
+};
+Stats stats();
+
+void fork_prepare();
+void fork_parent();
+void fork_child();
+
+}  // namespace hakmem::large

@@ -1,0 +1,208 @@
+#include "core/platform.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace hakmem::os {
+
+Counters g_counters;
+
+namespace {
+class ErrnoGuard {
+ public:
+  ErrnoGuard() : saved_(errno) {}
+  ~ErrnoGuard() { errno = saved_; }
+
+ private:
+  int saved_;
+};
+}  // namespace
+
+void* map(size_t len) {
+  ErrnoGuard g;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void* map_aligned(size_t len, size_t align) {
+  if (align <= kPageSize) return map(len);
+  if (len + align < len) return nullptr;
+  char* raw = static_cast<char*>(map(len + align));
+  if (!raw) return nullptr;
+  uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + align - 1) & ~(uintptr_t{align} - 1);
+  char* p = reinterpret_cast<char*>(start);
+  size_t head = static_cast<size_t>(p - raw);
+  size_t tail = align - head;
+  if (head) unmap(raw, head);
+  if (tail) unmap(p + len, tail);
+  return p;
+}
+
+void unmap(void* p, size_t len) {
+  ErrnoGuard g;
+  ::munmap(p, len);
+  g_counters.munmap_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+void* remap(void* p, size_t old_len, size_t new_len, bool may_move) {
+  ErrnoGuard g;
+  void* q = ::mremap(p, old_len, new_len, may_move ? MREMAP_MAYMOVE : 0);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  return q == MAP_FAILED ? nullptr : q;
+}
+
+void advise_free(void* p, size_t len) {
+  ErrnoGuard g;
+#ifdef MADV_FREE
+  if (::madvise(p, len, MADV_FREE) == 0) {
+    g_counters.madvise_free_calls.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+#endif
+  advise_dontneed(p, len);
+}
+
+void advise_dontneed(void* p, size_t len) {
+  ErrnoGuard g;
+  ::madvise(p, len, MADV_DONTNEED);
+  g_counters.madvise_dontneed_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
+void advise_nohugepage(void* p, size_t len) {
+  ErrnoGuard g;
+  ::madvise(p, len, MADV_NOHUGEPAGE);
+}
+
+uint64_t now_ms() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000 + static_cast<uint64_t>(ts.tv_nsec) / 1000000;
+}
+
+void sleep_ms(uint64_t ms) {
+  ErrnoGuard g;
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000)};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+}
+
+namespace {
+// Reads a small /proc file into buf without allocating; returns bytes read.
+size_t read_proc(const char* path, char* buf, size_t cap) {
+  ErrnoGuard g;
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  size_t n = 0;
+  while (n + 1 < cap) {
+    ssize_t r = ::read(fd, buf + n, cap - 1 - n);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    n += static_cast<size_t>(r);
+  }
+  ::close(fd);
+  buf[n] = '\0';
+  return n;
+}
+
+// Value in kB of "key:" in a /proc text, in bytes; 0 when absent.
+size_t field_kb(const char* text, const char* key) {
+  const char* p = std::strstr(text, key);
+  if (!p) return 0;
+  p += std::strlen(key);
+  while (*p == ' ' || *p == '\t') ++p;
+  size_t v = 0;
+  while (*p >= '0' && *p <= '9') v = v * 10 + static_cast<size_t>(*p++ - '0');
+  return v * 1024;
+}
+}  // namespace
+
+MemInfo read_smaps_rollup() {
+  char buf[4096];
+  MemInfo m;
+  if (read_proc("/proc/self/smaps_rollup", buf, sizeof buf) == 0) return m;
+  m.rss = field_kb(buf, "\nRss:");
+  m.lazyfree = field_kb(buf, "\nLazyFree:");
+  m.anon_huge = field_kb(buf, "\nAnonHugePages:");
+  m.ok = true;
+  return m;
+}
+
+size_t read_rss_statm() {
+  char buf[256];
+  if (read_proc("/proc/self/statm", buf, sizeof buf) == 0) return 0;
+  const char* p = buf;
+  while (*p && *p != ' ') ++p;  // skip size
+  while (*p == ' ') ++p;
+  size_t pages = 0;
+  while (*p >= '0' && *p <= '9') pages = pages * 10 + static_cast<size_t>(*p++ - '0');
+  return pages * kPageSize;
+}
+
+void write_fd(int fd, const char* s, size_t n) {
+  ErrnoGuard g;
+  while (n > 0) {
+    ssize_t w = ::write(fd, s, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+void fatal_pointer(const char* what, const void* p) {
+  Line l;
+  l.str("hakmem: ").str(what).str(" ").hex(reinterpret_cast<uintptr_t>(p)).chr('\n');
+  l.write(2);
+  abort();
+}
+
+void fatal(const char* what) {
+  Line l;
+  l.str("hakmem: ").str(what).chr('\n');
+  l.write(2);
+  abort();
+}
+
+Line& Line::str(const char* s) {
+  while (*s && len_ < sizeof buf_) buf_[len_++] = *s++;
+  return *this;
+}
+
+Line& Line::chr(char c) {
+  if (len_ < sizeof buf_) buf_[len_++] = c;
+  return *this;
+}
+
+Line& Line::num(uint64_t v) {
+  char tmp[24];
+  int n = 0;
+  do {
+    tmp[n++] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  } while (v);
+  while (n > 0) chr(tmp[--n]);
+  return *this;
+}
+
+Line& Line::hex(uintptr_t v) {
+  str("0x");
+  char tmp[20];
+  int n = 0;
+  do {
+    tmp[n++] = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  while (n > 0) chr(tmp[--n]);
+  return *this;
+}
+
+Line& Line::kib(uint64_t bytes) { return num((bytes + 512) / 1024).str(" KiB"); }
+
+}  // namespace hakmem::os

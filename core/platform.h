@@ -1,0 +1,69 @@
+// The platform layer: the only code that calls mmap/munmap/madvise/mremap,
+// reads the clock or /proc. Every call preserves errno, so the allocator never
+// clobbers the program's errno on success paths. Counters feed hakmem_stats().
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace hakmem::os {
+
+inline constexpr size_t kPageSize = 4096;
+
+struct Counters {
+  std::atomic<uint64_t> mmap_calls{0};
+  std::atomic<uint64_t> munmap_calls{0};
+  std::atomic<uint64_t> madvise_free_calls{0};
+  std::atomic<uint64_t> madvise_dontneed_calls{0};
+};
+extern Counters g_counters;
+
+// Anonymous private read/write mapping; nullptr on failure.
+void* map(size_t len);
+// Mapping of len bytes aligned to align (a power of two >= page size).
+void* map_aligned(size_t len, size_t align);
+void unmap(void* p, size_t len);
+// mremap; returns nullptr on failure. may_move allows moving the mapping.
+void* remap(void* p, size_t old_len, size_t new_len, bool may_move);
+// Idle memory: MADV_FREE (falls back to DONTNEED if the kernel lacks it).
+void advise_free(void* p, size_t len);
+void advise_dontneed(void* p, size_t len);
+void advise_nohugepage(void* p, size_t len);
+
+// Monotonic milliseconds.
+uint64_t now_ms();
+void sleep_ms(uint64_t ms);
+
+struct MemInfo {
+  size_t rss = 0, lazyfree = 0, anon_huge = 0;  // bytes
+  bool ok = false;
+};
+// From /proc/self/smaps_rollup.
+MemInfo read_smaps_rollup();
+// Resident bytes from /proc/self/statm (cheaper than smaps_rollup).
+size_t read_rss_statm();
+
+void write_fd(int fd, const char* s, size_t n);
+
+// Report a misuse of the allocator and abort: "hakmem: <what> <ptr>".
+[[noreturn]] void fatal_pointer(const char* what, const void* p);
+[[noreturn]] void fatal(const char* what);
+
+// A small fixed-capacity text buffer; formatting never allocates.
+class Line {
+ public:
+  Line& str(const char* s);
+  Line& num(uint64_t v);
+  Line& hex(uintptr_t v);
+  Line& kib(uint64_t bytes);  // "<n> KiB"
+  Line& chr(char c);
+  void write(int fd) const { write_fd(fd, buf_, len_); }
+  const char* data() const { return buf_; }
+  size_t size() const { return len_; }
+
+ private:
+  char buf_[512];
+  size_t len_ = 0;
+};
+
+}  // namespace hakmem::os

@@ -1,0 +1,34 @@
+// Process-wide allocator state, set once at start-up (runtime::ensure_init)
+// and read-only afterwards.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+#include "decommit/policy.h"
+#include "modes/options.h"
+#include "modes/presets.h"
+
+namespace hakmem {
+
+struct Runtime {
+  Options opt;
+  const ModePreset* preset = &kFastPreset;
+  size_t ss_size = size_t{2} << 20;
+  uintptr_t ss_mask = ~((uintptr_t{2} << 20) - 1);
+  DecommitConfig decommit;
+  size_t target_bytes = 0;
+  uintptr_t guard_key = 0;
+  std::atomic<int> state{0};  // 0 not started, 2 ready
+};
+
+extern Runtime g_rt;
+
+namespace runtime {
+void init_slow();
+[[gnu::always_inline]] inline void ensure_init() {
+  if (__builtin_expect(g_rt.state.load(std::memory_order_acquire) != 2, 0)) init_slow();
+}
+}  // namespace runtime
+
+}  // namespace hakmem

@@ -1,0 +1,54 @@
+// HAKMEM_STATS=1: options as used and an RSS breakdown at exit.
+#include "core/platform.h"
+#include "core/runtime.h"
+#include "hakmem.h"
+
+using hakmem::os::Line;
+
+namespace {
+void row(int fd, const char* name, uint64_t bytes) {
+  Line l;
+  l.str("hakmem:   ").str(name).str(" ").kib(bytes).chr('\n');
+  l.write(fd);
+}
+void count(int fd, const char* name, uint64_t n) {
+  Line l;
+  l.str("hakmem:   ").str(name).str(" ").num(n).chr('\n');
+  l.write(fd);
+}
+}  // namespace
+
+extern "C" void hakmem_print_stats(int fd) {
+  hakmem_stats_t s;
+  hakmem_stats(&s);
+  hakmem::print_options(hakmem::g_rt.opt, fd);
+  Line h;
+  h.str("hakmem: RSS breakdown (kernel figures from /proc/self/smaps_rollup)\n");
+  h.write(fd);
+  row(fd, "rss", s.rss);
+  row(fd, "lazyfree", s.lazyfree);
+  row(fd, "rss_minus_lazyfree", s.rss - (s.lazyfree < s.rss ? s.lazyfree : s.rss));
+  row(fd, "anon_huge_pages", s.anon_huge);
+  row(fd, "live_small_objects", s.live_small_bytes);
+  row(fd, "thread_caches", s.thread_cache_bytes);
+  row(fd, "live_large", s.live_large_bytes);
+  row(fd, "large_cache", s.large_cache_bytes);
+  count(fd, "superslabs_mapped", s.superslabs_mapped);
+  row(fd, "superslab_virtual", s.superslab_bytes_mapped);
+  row(fd, "slabs_committed", s.slab_bytes_committed);
+  row(fd, "slabs_lazyfree", s.slab_bytes_lazyfree);
+  row(fd, "slabs_dontneed", s.slab_bytes_dontneed);
+  row(fd, "metadata", s.metadata_bytes);
+  size_t ours = s.slab_bytes_committed + s.live_large_bytes + s.large_cache_bytes + s.metadata_bytes;
+  size_t resident = s.rss - (s.lazyfree < s.rss ? s.lazyfree : s.rss);
+  row(fd, "allocator_committed", ours);
+  row(fd, "outside_allocator", resident > ours ? resident - ours : 0);
+  count(fd, "mmap_calls", s.mmap_calls);
+  count(fd, "munmap_calls", s.munmap_calls);
+  count(fd, "madvise_free_calls", s.madvise_free_calls);
+  count(fd, "madvise_dontneed_calls", s.madvise_dontneed_calls);
+}
+
+__attribute__((destructor)) static void hakmem_exit_stats() {
+  if (hakmem::g_rt.state.load() == 2 && hakmem::g_rt.opt.stats) hakmem_print_stats(2);
+}

@@ -1,0 +1,63 @@
+// The decommit policy: which idle memory to release, when, and how.
+//
+// Pure code: time is an argument, no syscalls, no locks, so tests drive it
+// with a fake clock. The mechanism (core/decommit_mechanism) asks it what to
+// do with each idle span and calls the platform layer.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace hakmem {
+
+// First release stage chosen by HAKMEM_MEM_LEAN_DECOMMIT.
+enum class DecommitMode : uint8_t { Off, Free, DontNeed };
+
+// What has been done to an idle span so far.
+enum class SpanState : uint8_t { Committed, LazyFree, Released };
+
+enum class DecommitAction : uint8_t { None, Free, DontNeed };
+
+struct DecommitConfig {
+  DecommitMode mode = DecommitMode::Off;
+  uint64_t delay_ms = 0;          // idle time before the first release
+  uint64_t escalate_ms = 0;       // further idle time before FREE becomes DONTNEED
+};
+
+// What to do now with a span idle since idle_since_ms.
+// over_budget: RSS is above HAKMEM_MEM_LEAN_TARGET_MB; then every idle span is
+// released with DONTNEED at once, whatever its age.
+constexpr DecommitAction decide(const DecommitConfig& cfg, SpanState state, uint64_t idle_since_ms,
+                                uint64_t now_ms, bool over_budget) {
+  if (cfg.mode == DecommitMode::Off || state == SpanState::Released) return DecommitAction::None;
+  if (over_budget) return DecommitAction::DontNeed;
+  uint64_t idle = now_ms >= idle_since_ms ? now_ms - idle_since_ms : 0;
+  if (state == SpanState::Committed) {
+    if (idle < cfg.delay_ms) return DecommitAction::None;
+    return cfg.mode == DecommitMode::Free ? DecommitAction::Free : DecommitAction::DontNeed;
+  }
+  // LazyFree: escalate once it has stayed idle for the second period too.
+  return idle >= cfg.delay_ms + cfg.escalate_ms ? DecommitAction::DontNeed : DecommitAction::None;
+}
+
+// When the span will next need attention; UINT64_MAX when never.
+constexpr uint64_t next_deadline(const DecommitConfig& cfg, SpanState state, uint64_t idle_since_ms) {
+  if (cfg.mode == DecommitMode::Off || state == SpanState::Released) return UINT64_MAX;
+  if (state == SpanState::Committed) return idle_since_ms + cfg.delay_ms;
+  return idle_since_ms + cfg.delay_ms + cfg.escalate_ms;
+}
+
+// The state a span is in after an action.
+constexpr SpanState after(SpanState s, DecommitAction a) {
+  switch (a) {
+    case DecommitAction::Free: return SpanState::LazyFree;
+    case DecommitAction::DontNeed: return SpanState::Released;
+    default: return s;
+  }
+}
+
+// RSS budget check: target 0 means no budget.
+constexpr bool over_budget(size_t rss_bytes, size_t target_bytes) {
+  return target_bytes != 0 && rss_bytes > target_bytes;
+}
+
+}  // namespace hakmem

@@ -1,0 +1,81 @@
+/* hakmem public API.
+ *
+ * Two ways to use hakmem:
+ *  - LD_PRELOAD=libhakmem.so: the malloc family, operator new/delete and the
+ *    __libc_* aliases are replaced; nothing here needs to be called.
+ *  - Link the prefixed API (hk_*) from libhakmem.so or the hakmem_core static
+ *    library: the same allocator without interposing on the process malloc.
+ *
+ * hakmem_collect() and hakmem_stats() work in both cases.
+ */
+#ifndef HAKMEM_H
+#define HAKMEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define HAKMEM_API __attribute__((visibility("default")))
+#else
+#define HAKMEM_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+HAKMEM_API void*  hk_malloc(size_t size);
+HAKMEM_API void   hk_free(void* ptr);
+HAKMEM_API void*  hk_calloc(size_t count, size_t size);
+HAKMEM_API void*  hk_realloc(void* ptr, size_t size);
+HAKMEM_API void*  hk_reallocarray(void* ptr, size_t count, size_t size);
+HAKMEM_API void*  hk_memalign(size_t alignment, size_t size);
+HAKMEM_API int    hk_posix_memalign(void** out, size_t alignment, size_t size);
+HAKMEM_API void*  hk_aligned_alloc(size_t alignment, size_t size);
+HAKMEM_API void*  hk_valloc(size_t size);
+HAKMEM_API void*  hk_pvalloc(size_t size);
+HAKMEM_API size_t hk_malloc_usable_size(const void* ptr);
+
+/* Release idle memory now.
+ * force == 0: apply the decommit policy at the current time (what is due).
+ * force != 0: release all idle memory immediately with MADV_DONTNEED (LEAN),
+ *             ignoring the delay. In FAST mode only the calling thread's
+ *             caches are flushed; FAST never returns memory to the OS.
+ * Also flushes the calling thread's caches so its idle slabs can be released. */
+HAKMEM_API void hakmem_collect(int force);
+
+/* Statistics snapshot. Byte counts are bytes; *_calls are syscall counts. */
+typedef struct hakmem_stats {
+  int      lean;                 /* 1 in LEAN mode, 0 in FAST */
+  size_t   superslab_size;       /* HAKMEM_SS_SIZE as used */
+  /* from /proc/self/smaps_rollup (0 when unreadable) */
+  size_t   rss;
+  size_t   lazyfree;
+  size_t   anon_huge;
+  /* allocator accounting */
+  size_t   live_small_bytes;     /* bytes in small objects handed out to the program */
+  size_t   thread_cache_bytes;   /* bytes parked in thread caches */
+  size_t   live_large_bytes;     /* bytes mapped for live large allocations */
+  size_t   large_cache_bytes;    /* bytes of freed large mappings kept for reuse */
+  size_t   superslabs_mapped;    /* count */
+  size_t   superslab_bytes_mapped;
+  size_t   slab_bytes_committed; /* slabs in use or idle but not yet released */
+  size_t   slab_bytes_lazyfree;  /* idle slabs released with MADV_FREE */
+  size_t   slab_bytes_dontneed;  /* idle slabs released with MADV_DONTNEED */
+  size_t   metadata_bytes;
+  uint64_t mmap_calls;
+  uint64_t munmap_calls;
+  uint64_t madvise_free_calls;
+  uint64_t madvise_dontneed_calls;
+} hakmem_stats_t;
+
+/* Fill *out; returns 0. */
+HAKMEM_API int hakmem_stats(hakmem_stats_t* out);
+
+/* Print the options as used and the statistics / RSS breakdown to fd. */
+HAKMEM_API void hakmem_print_stats(int fd);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* HAKMEM_H */

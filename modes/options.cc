@@ -1,0 +1,162 @@
+#include "modes/options.h"
+
+#include <cstring>
+
+#include "core/platform.h"
+#include "modes/presets.h"
+
+namespace hakmem {
+
+namespace {
+
+bool ieq(const char* a, const char* b) {
+  for (; *a && *b; ++a, ++b) {
+    char x = (*a >= 'A' && *a <= 'Z') ? static_cast<char>(*a + 32) : *a;
+    char y = (*b >= 'A' && *b <= 'Z') ? static_cast<char>(*b + 32) : *b;
+    if (x != y) return false;
+  }
+  return *a == *b;
+}
+
+// The table. Each entry parses a value into Options; the default comes from
+// the mode preset (or is fixed) and goes through the same parser.
+struct OptionDesc {
+  const char* name;
+  const char* (*default_for)(const ModePreset&);
+  bool (*apply)(const char* value, Options& o);
+  void (*show)(const Options& o, os::Line& l);
+  const char* doc;
+};
+
+const OptionDesc kOptions[] = {
+    {"HAKMEM_SS_SIZE", [](const ModePreset& p) { return p.ss_size; },
+     [](const char* v, Options& o) { return parse_ss_size(v, &o.ss_size); },
+     [](const Options& o, os::Line& l) { l.num(o.ss_size); },
+     "SuperSlab size, a power of two from 64K to 64M (K/M suffix)"},
+    {"HAKMEM_MEM_LEAN_DECOMMIT", [](const ModePreset& p) { return p.decommit; },
+     [](const char* v, Options& o) { return parse_decommit_mode(v, &o.decommit); },
+     [](const Options& o, os::Line& l) {
+       l.str(o.decommit == DecommitMode::Off ? "OFF" : o.decommit == DecommitMode::Free ? "FREE" : "DONTNEED");
+     },
+     "first release stage for idle memory in LEAN: FREE, DONTNEED or OFF"},
+    {"HAKMEM_MEM_LEAN_TARGET_MB", [](const ModePreset&) { return "0"; },
+     [](const char* v, Options& o) { return parse_uint(v, uint64_t{1} << 30, &o.target_mb); },
+     [](const Options& o, os::Line& l) { l.num(o.target_mb); },
+     "RSS budget in MiB above which idle memory is released at once (0: none)"},
+    {"HAKMEM_DECOMMIT_DELAY_MS", [](const ModePreset& p) { return p.delay_ms; },
+     [](const char* v, Options& o) { return parse_uint(v, 3600u * 1000u, &o.decommit_delay_ms); },
+     [](const Options& o, os::Line& l) { l.num(o.decommit_delay_ms); },
+     "how long memory stays idle before it is released (ms)"},
+    {"HAKMEM_DECOMMIT_THREAD", [](const ModePreset&) { return "0"; },
+     [](const char* v, Options& o) { return parse_bool(v, &o.decommit_thread); },
+     [](const Options& o, os::Line& l) { l.num(o.decommit_thread); },
+     "1: a background thread releases idle memory of an idle process (LEAN)"},
+    {"HAKMEM_STATS", [](const ModePreset&) { return "0"; },
+     [](const char* v, Options& o) { return parse_bool(v, &o.stats); },
+     [](const Options& o, os::Line& l) { l.num(o.stats); },
+     "1: print options, statistics and an RSS breakdown to stderr at exit"},
+};
+
+const char* find_env(char* const* envp, const char* name) {
+  if (!envp) return nullptr;
+  size_t n = std::strlen(name);
+  for (; *envp; ++envp)
+    if (std::strncmp(*envp, name, n) == 0 && (*envp)[n] == '=') return *envp + n + 1;
+  return nullptr;
+}
+
+void warn_bad(int fd, const char* name, const char* value, const char* dflt, const char* doc) {
+  os::Line l;
+  l.str("hakmem: ignoring ").str(name).str("='").str(value).str("' (expected ").str(doc).str("); using default ")
+      .str(dflt).chr('\n');
+  l.write(fd);
+}
+
+}  // namespace
+
+bool parse_bool(const char* s, bool* out) {
+  if (ieq(s, "1") || ieq(s, "on") || ieq(s, "true") || ieq(s, "yes")) return *out = true, true;
+  if (ieq(s, "0") || ieq(s, "off") || ieq(s, "false") || ieq(s, "no")) return *out = false, true;
+  return false;
+}
+
+bool parse_uint(const char* s, uint64_t max, uint64_t* out) {
+  if (!*s) return false;
+  uint64_t v = 0;
+  for (; *s; ++s) {
+    if (*s < '0' || *s > '9') return false;
+    uint64_t d = static_cast<uint64_t>(*s - '0');
+    if (v > (max - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  *out = v;
+  return true;
+}
+
+bool parse_size(const char* s, uint64_t* out) {
+  size_t n = std::strlen(s);
+  if (n == 0) return false;
+  unsigned shift = 0;
+  char last = s[n - 1];
+  if (last == 'k' || last == 'K') shift = 10;
+  if (last == 'm' || last == 'M') shift = 20;
+  if (last == 'g' || last == 'G') shift = 30;
+  char digits[32];
+  size_t dn = shift ? n - 1 : n;
+  if (dn == 0 || dn >= sizeof digits) return false;
+  std::memcpy(digits, s, dn);
+  digits[dn] = '\0';
+  uint64_t v;
+  if (!parse_uint(digits, UINT64_MAX >> shift, &v)) return false;
+  *out = v << shift;
+  return true;
+}
+
+bool parse_ss_size(const char* s, size_t* out) {
+  uint64_t v;
+  if (!parse_size(s, &v)) return false;
+  if (v < kMinSuperSlabSize || v > kMaxSuperSlabSize || (v & (v - 1)) != 0) return false;
+  *out = static_cast<size_t>(v);
+  return true;
+}
+
+bool parse_decommit_mode(const char* s, DecommitMode* out) {
+  if (ieq(s, "FREE")) return *out = DecommitMode::Free, true;
+  if (ieq(s, "DONTNEED")) return *out = DecommitMode::DontNeed, true;
+  if (ieq(s, "OFF") || ieq(s, "0")) return *out = DecommitMode::Off, true;
+  return false;
+}
+
+Options parse_options(char* const* envp, int err_fd) {
+  Options o;
+  o.lean = kDefaultLean;
+  if (const char* v = find_env(envp, "HAKMEM_MEM_LEAN")) {
+    if (!parse_bool(v, &o.lean)) warn_bad(err_fd, "HAKMEM_MEM_LEAN", v, kDefaultLean ? "1" : "0", "0 or 1");
+  }
+  const ModePreset& preset = o.lean ? kLeanPreset : kFastPreset;
+  for (const OptionDesc& d : kOptions) {
+    const char* dflt = d.default_for(preset);
+    const char* v = find_env(envp, d.name);
+    if (v && d.apply(v, o)) continue;
+    if (v) warn_bad(err_fd, d.name, v, dflt, d.doc);
+    d.apply(dflt, o);
+  }
+  // FAST never returns memory: the decommit stage is a LEAN setting.
+  if (!o.lean) o.decommit = DecommitMode::Off;
+  return o;
+}
+
+void print_options(const Options& o, int fd) {
+  os::Line head;
+  head.str("hakmem: mode ").str(o.lean ? "LEAN" : "FAST").chr('\n');
+  head.write(fd);
+  for (const OptionDesc& d : kOptions) {
+    os::Line l;
+    l.str("hakmem:   ").str(d.name).chr('=');
+    d.show(o, l);
+    l.chr('\n');
+    l.write(fd);
+  }
+}
+
+}  // namespace hakmem
