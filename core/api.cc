@@ -46,7 +46,8 @@ void fork_child() {
   g_init_lock.unlock();
 }
 
-void* alloc_large(size_t n, size_t align, bool zero) {
+[[gnu::noinline]] void* alloc_large(size_t n, size_t align, bool zero) {
+  runtime::ensure_init();
   bool fresh;
   void* p = large::alloc(n, align, &fresh);
   if (!p) {
@@ -59,7 +60,6 @@ void* alloc_large(size_t n, size_t align, bool zero) {
 
 [[gnu::always_inline]] inline void* alloc(size_t n) {
   if (__builtin_expect(n <= kMaxSmallSize, 1)) return small_alloc(size_to_class(n));
-  runtime::ensure_init();
   return alloc_large(n, 0, false);
 }
 
@@ -72,8 +72,16 @@ void* alloc_aligned(size_t align, size_t n) {
     for (unsigned c = size_to_class(n > align ? n : align); c < kNumClasses; ++c)
       if (class_size(c) % align == 0) return small_alloc(c);
   }
-  runtime::ensure_init();
   return alloc_large(n, align, false);
+}
+
+[[gnu::noinline]] void free_large_or_die(void* p) {
+  if (large::free(p)) return;
+  os::Line l;
+  l.str("hakmem: free(): invalid pointer or double free of ").hex(reinterpret_cast<uintptr_t>(p))
+      .str(" (not a live block allocated by hakmem)\n");
+  l.write(2);
+  abort();
 }
 
 bool mul_overflows(size_t a, size_t b, size_t* out) { return __builtin_mul_overflow(a, b, out); }
@@ -125,15 +133,8 @@ extern "C" {
 void* hk_malloc(size_t n) { return alloc(n); }
 
 void hk_free(void* p) {
-  if (!p) return;
   if (SuperSlab* ss = superslab_of(p)) return small_free(ss, p);
-  if (!large::free(p)) {
-    os::Line l;
-    l.str("hakmem: free(): invalid pointer or double free of ").hex(reinterpret_cast<uintptr_t>(p))
-        .str(" (not a live block allocated by hakmem)\n");
-    l.write(2);
-    abort();
-  }
+  if (p) free_large_or_die(p);
 }
 
 void* hk_calloc(size_t count, size_t size) {
@@ -147,7 +148,6 @@ void* hk_calloc(size_t count, size_t size) {
     if (p) std::memset(p, 0, n);
     return p;
   }
-  runtime::ensure_init();
   return alloc_large(n, 0, true);
 }
 

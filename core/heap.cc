@@ -423,7 +423,7 @@ void background_wake() {
 // ---------------------------------------------------------------------------
 // Entry points
 
-void* small_alloc_slow(ThreadHeap* h, unsigned c) {
+[[gnu::noinline]] void* small_alloc_slow(ThreadHeap* h, unsigned c) {
   if (h == &g_empty_heap) {
     h = heap_create();
     if (!h) {
@@ -444,7 +444,7 @@ void* small_alloc_slow(ThreadHeap* h, unsigned c) {
   return f;
 }
 
-void small_flush(ThreadHeap* h, unsigned c) {
+[[gnu::noinline]] void small_flush(ThreadHeap* h, unsigned c) {
   TcBin& b = h->tc[c];
   uint32_t keep = b.limit / 2;
   FreeNode* cut = b.head;
@@ -462,7 +462,7 @@ void small_flush(ThreadHeap* h, unsigned c) {
   tcache_return(h, c, rest);
 }
 
-void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c) {
+[[gnu::noinline]] void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c) {
   f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
   // Read the owner before publishing: once f is on the list the slab may be
   // collected, emptied and released by its owner at any moment.

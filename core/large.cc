@@ -127,7 +127,7 @@ size_t page_round(size_t n, bool* overflow) {
 
 void* alloc(size_t size, size_t align, bool* fresh) {
   bool overflow;
-  size_t len = page_round(size, &overflow);
+  size_t len = page_round(size ? size : 1, &overflow);
   if (overflow || len > (size_t{1} << 47)) return nullptr;
   void* p = nullptr;
   *fresh = false;

@@ -50,7 +50,7 @@ inline constexpr const uint32_t (&kClassSize)[kNumClasses] = detail::kTable.size
   if (n <= 1024) return detail::kTable.small_lookup[(n + 15) >> 4];
   // Four classes per doubling above 256: class = 16 + 4*(log2(n-1) - 8) + quarter.
   size_t m = n - 1;
-  unsigned lg = detail::log2_floor(m);            // 10..14
+  unsigned lg = 63u - static_cast<unsigned>(__builtin_clzll(m));  // 10..14
   unsigned quarter = static_cast<unsigned>(m >> (lg - 2)) & 3;  // which quarter of [2^lg, 2^(lg+1))
   return kFineClasses + 4 * (lg - 8) + quarter;
 }
