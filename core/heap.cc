@@ -107,6 +107,9 @@ SuperSlab* superslab_new(unsigned c) {
     size_t begin = i << kSlabShift;
     size_t start = begin < header ? header : begin;
     s->index = static_cast<uint16_t>(i);
+    s->recip = ss->recip;
+    s->obj_size = ss->obj_size;
+    s->class_idx = c;
     s->start = static_cast<uint32_t>(start);
     s->capacity = start >= begin + kSlabSize ? 0 : static_cast<uint32_t>((begin + kSlabSize - start) / ss->obj_size);
     // fresh mmap memory is zero: the other fields already are.

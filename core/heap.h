@@ -78,10 +78,11 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 [[gnu::always_inline]] inline SlabMeta* checked_slab(SuperSlab* ss, const void* p, const char* op) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   SlabMeta* s = ss->slab_of(a);
+  // off is below kSlabSize, or wraps to a huge value for a pointer into the
+  // header: idx * obj_size (< 2^31) then cannot equal it.
   uint64_t off = a - reinterpret_cast<uintptr_t>(ss) - s->start;
-  uint64_t idx = object_index(off, ss->recip);
-  if (__builtin_expect(off >= kSlabSize || idx * ss->obj_size != off || idx >= s->carved, 0))
-    report_bad_pointer(p, op);
+  uint64_t idx = object_index(off, s->recip);
+  if (__builtin_expect(idx * s->obj_size != off || idx >= s->carved, 0)) report_bad_pointer(p, op);
   if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == (a ^ g_rt.guard_key), 0))
     report_double_free(p, op);
   return s;
@@ -90,7 +91,7 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 [[gnu::always_inline]] inline void small_free(SuperSlab* ss, void* p) {
   SlabMeta* s = checked_slab(ss, p, "free()");
   FreeNode* f = static_cast<FreeNode*>(p);
-  unsigned c = ss->class_idx;
+  unsigned c = s->class_idx;
   ThreadHeap* h = tl_heap;
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) {
     TcBin& b = h->tc[c];

@@ -29,15 +29,20 @@ struct FreeNode {
 
 enum class SlabList : uint8_t { None, HeapPartial, HeapFull, PoolEmpty, PoolOrphan };
 
-struct SlabMeta {
+struct alignas(64) SlabMeta {
+  // What free() reads, together in the first half of a cache line.
+  std::atomic<ThreadHeap*> owner;    // nullptr when in the pool
+  uint64_t recip;                    // ceil(2^48 / obj_size): offset -> index without dividing
+  uint32_t start;                    // offset of the first object in the SuperSlab
+  uint32_t carved;                   // objects cut from fresh memory so far
+  uint32_t obj_size;
+  uint32_t class_idx;
+  // The rest is for the slow paths.
   FreeNode* free;                    // local free list: owner only (pool lock when unowned)
   std::atomic<FreeNode*> remote;     // frees from other threads
-  std::atomic<ThreadHeap*> owner;    // nullptr when in the pool
   uint32_t used;                     // objects handed out, thread caches included
   uint32_t free_count;
-  uint32_t carved;                   // objects cut from fresh memory so far
   uint32_t capacity;
-  uint32_t start;                    // offset of the first object in the SuperSlab
   uint16_t index;
   SlabList list;
   SpanState span;                    // what the decommit mechanism did to it
@@ -72,5 +77,7 @@ constexpr size_t superslab_header_bytes(size_t slab_count) {
 
 // Index of the object at byte offset off (< kSlabSize) from the slab's first object.
 [[gnu::always_inline]] inline uint64_t object_index(uint64_t off, uint64_t recip) { return (off * recip) >> 48; }
+
+static_assert(sizeof(SlabMeta) == 128, "slab metadata: two cache lines, indexed by shift");
 
 }  // namespace hakmem
