@@ -240,6 +240,7 @@ int hakmem_stats(hakmem_stats_t* out) {
   out->rss = m.rss;
   out->lazyfree = m.lazyfree;
   out->anon_huge = m.anon_huge;
+  out->anonymous = m.anonymous;
   out->live_small_bytes = s.live_bytes;
   out->thread_cache_bytes = s.tcache_bytes;
   out->live_large_bytes = l.live_bytes;

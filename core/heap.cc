@@ -229,6 +229,10 @@ uint32_t tcache_limit(unsigned c) {
   return n;
 }
 
+// Owner frees between two time checks: often enough that light activity
+// releases memory within a delay, rare enough to cost nothing measurable.
+uint32_t tick_interval() { return g_rt.decommit.mode == DecommitMode::Off ? UINT32_MAX : 1024; }
+
 ThreadHeap* heap_create() {
   runtime::ensure_init();
   ThreadHeap* h;
@@ -249,6 +253,7 @@ ThreadHeap* heap_create() {
     h->bins[c] = HeapBin{};
   }
   h->remote_classes.store(0, std::memory_order_relaxed);
+  h->tick = tick_interval();
   h->live = true;
   tl_heap = h;  // before pthread_setspecific, which may allocate
   pthread_setspecific(g_heap_key, h);
@@ -445,6 +450,11 @@ void background_wake() {
   b.count--;
   f->guard = 0;
   return f;
+}
+
+[[gnu::noinline]] void heap_tick(ThreadHeap* h) {
+  h->tick = tick_interval();
+  decommit_maybe();
 }
 
 [[gnu::noinline]] void small_flush(ThreadHeap* h, unsigned c) {

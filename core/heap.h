@@ -39,6 +39,10 @@ struct HeapBin {
 
 struct ThreadHeap {
   TcBin tc[kNumClasses];
+  // Counts owner frees down to the next time-based check (heap_tick): a
+  // process that only cycles a few objects through its caches never enters
+  // the slow paths, yet its idle slabs must still be released.
+  uint32_t tick;
   HeapBin bins[kNumClasses];
   alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
   ThreadHeap* next_all;     // every heap ever made, for statistics
@@ -51,6 +55,7 @@ extern __thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec")));
 
 void* small_alloc_slow(ThreadHeap* h, unsigned c);
 void small_flush(ThreadHeap* h, unsigned c);
+void heap_tick(ThreadHeap* h);
 void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 [[noreturn]] void report_bad_pointer(const void* p, const char* op);
 [[noreturn]] void report_double_free(const void* p, const char* op);
@@ -98,7 +103,8 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
     f->next = b.head;
     f->guard = reinterpret_cast<uintptr_t>(p) ^ g_rt.guard_key;
     b.head = f;
-    if (__builtin_expect(++b.count > b.limit, 0)) small_flush(h, c);
+    if (__builtin_expect(++b.count > b.limit, 0)) return small_flush(h, c);
+    if (__builtin_expect(--h->tick == 0, 0)) heap_tick(h);
     return;
   }
   small_free_remote(s, f, c);

@@ -128,6 +128,7 @@ MemInfo read_smaps_rollup() {
   MemInfo m;
   if (read_proc("/proc/self/smaps_rollup", buf, sizeof buf) == 0) return m;
   m.rss = field_kb(buf, "\nRss:");
+  m.anonymous = field_kb(buf, "\nAnonymous:");
   m.lazyfree = field_kb(buf, "\nLazyFree:");
   m.anon_huge = field_kb(buf, "\nAnonHugePages:");
   m.ok = true;

@@ -35,7 +35,7 @@ uint64_t now_ms();
 void sleep_ms(uint64_t ms);
 
 struct MemInfo {
-  size_t rss = 0, lazyfree = 0, anon_huge = 0;  // bytes
+  size_t rss = 0, anonymous = 0, lazyfree = 0, anon_huge = 0;  // bytes
   bool ok = false;
 };
 // From /proc/self/smaps_rollup.

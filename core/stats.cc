@@ -39,10 +39,15 @@ extern "C" void hakmem_print_stats(int fd) {
   row(fd, "slabs_lazyfree", s.slab_bytes_lazyfree);
   row(fd, "slabs_dontneed", s.slab_bytes_dontneed);
   row(fd, "metadata", s.metadata_bytes);
+  // File-backed pages (program text, libraries) are not the allocator's;
+  // anonymous memory minus what the allocator holds is the program's own
+  // (stacks, static data) or unaccounted.
   size_t ours = s.slab_bytes_committed + s.live_large_bytes + s.large_cache_bytes + s.metadata_bytes;
-  size_t resident = s.rss - (s.lazyfree < s.rss ? s.lazyfree : s.rss);
+  size_t anon = s.anonymous - (s.lazyfree < s.anonymous ? s.lazyfree : s.anonymous);
+  row(fd, "file_backed", s.rss > s.anonymous ? s.rss - s.anonymous : 0);
+  row(fd, "anonymous_minus_lazyfree", anon);
   row(fd, "allocator_committed", ours);
-  row(fd, "outside_allocator", resident > ours ? resident - ours : 0);
+  row(fd, "anonymous_outside_allocator", anon > ours ? anon - ours : 0);
   count(fd, "mmap_calls", s.mmap_calls);
   count(fd, "munmap_calls", s.munmap_calls);
   count(fd, "madvise_free_calls", s.madvise_free_calls);

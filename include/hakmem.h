@@ -67,6 +67,7 @@ typedef struct hakmem_stats {
   uint64_t munmap_calls;
   uint64_t madvise_free_calls;
   uint64_t madvise_dontneed_calls;
+  size_t   anonymous;            /* Anonymous from smaps_rollup: RSS not backed by files */
 } hakmem_stats_t;
 
 /* Fill *out; returns 0. */
