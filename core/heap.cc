@@ -626,23 +626,27 @@ uint64_t pool_decommit_locked(ClassPool& p, uint64_t now, bool over_budget) {
 }  // namespace
 
 void decommit_run(uint64_t now, bool force) {
-  // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory.
-  if (g_rt.decommit.mode == DecommitMode::Off) return;
   int expected = 0;
   if (!g_decommit_busy.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return;
+  // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory,
+  // but orphaned slabs whose objects were all freed become reusable in both.
+  bool release = g_rt.decommit.mode != DecommitMode::Off;
   // force acts as an exceeded budget: everything idle goes with DONTNEED.
-  bool over = force || (g_rt.target_bytes && over_budget(os::read_rss_statm(), g_rt.target_bytes));
-  g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
+  bool over = force || (release && g_rt.target_bytes && over_budget(os::read_rss_statm(), g_rt.target_bytes));
+  if (release) g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
   uint64_t next = UINT64_MAX;
   for (ClassPool& p : g_pools) {
     LockGuard g(p.lock);
     pool_sweep_orphans_locked(p, now);
+    if (!release) continue;
     uint64_t d = pool_decommit_locked(p, now, over);
     if (d < next) next = d;
     pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
   }
-  large::trim_cache(now, over);
-  note_deadline(next);
+  if (release) {
+    large::trim_cache(now, over);
+    note_deadline(next);
+  }
   g_decommit_busy.store(0, std::memory_order_release);
 }
 
