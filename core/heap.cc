@@ -231,7 +231,7 @@ uint32_t tcache_limit(unsigned c) {
 
 // Owner frees between two time checks: often enough that light activity
 // releases memory within a delay, rare enough to cost nothing measurable.
-uint32_t tick_interval() { return g_rt.decommit.mode == DecommitMode::Off ? UINT32_MAX : 1024; }
+uint32_t tick_interval() { return g_rt.decommit.mode == DecommitMode::Off ? UINT32_MAX : 128; }
 
 ThreadHeap* heap_create() {
   runtime::ensure_init();
