@@ -226,7 +226,9 @@ size_t hk_malloc_usable_size(const void* p) { return p ? usable_or_die(p, "mallo
 void hakmem_collect(int force) {
   runtime::ensure_init();
   heap_flush_all(tl_heap, true);
-  decommit_run(os::now_ms(), force != 0);
+  uint64_t now = os::now_ms();
+  heap_sweep_pages(tl_heap, now, force != 0);
+  decommit_run(now, force != 0);
 }
 
 int hakmem_stats(hakmem_stats_t* out) {

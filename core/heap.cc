@@ -86,6 +86,100 @@ void slab_reset_fresh(SlabMeta* s) {
   s->free = nullptr;
   s->free_count = 0;
   s->carved = 0;
+  s->released_pages = 0;
+  s->lazy_pages = 0;
+}
+
+// ---------------------------------------------------------------------------
+// Page-granular release inside slabs that still hold live objects (LEAN).
+// Owner context only: it rewrites the slab's local free list.
+
+constexpr unsigned kMaxSlabPages = kSlabSize / os::kPageSize;
+
+// Pages [first, last] that object idx overlaps.
+inline void object_pages(const SlabMeta* s, uint64_t idx, unsigned* first, unsigned* last) {
+  uint64_t b = idx * s->obj_size;
+  *first = static_cast<unsigned>(b / os::kPageSize);
+  *last = static_cast<unsigned>((b + s->obj_size - 1) / os::kPageSize);
+}
+
+inline uint32_t pages_mask(unsigned first, unsigned last) {
+  return static_cast<uint32_t>(((uint64_t{1} << (last + 1)) - 1) & ~((uint64_t{1} << first) - 1));
+}
+
+uint64_t object_of(SuperSlab* ss, const SlabMeta* s, const void* p) {
+  uint64_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(ss) - s->start;
+  return object_index(off, s->recip);
+}
+
+void advise_pages(SuperSlab* ss, SlabMeta* s, uint32_t mask, DecommitAction how) {
+  char* base = ss->obj_begin(s);
+  for (unsigned i = 0; i < kMaxSlabPages;) {
+    if (!(mask >> i & 1)) {
+      ++i;
+      continue;
+    }
+    unsigned j = i;
+    while (j < kMaxSlabPages && (mask >> j & 1)) ++j;
+    if (how == DecommitAction::Free) os::advise_free(base + size_t{i} * os::kPageSize, size_t{j - i} * os::kPageSize);
+    else os::advise_dontneed(base + size_t{i} * os::kPageSize, size_t{j - i} * os::kPageSize);
+    i = j;
+  }
+}
+
+// Releases the pages every overlapping object of which is free.
+void slab_release_free_pages(SuperSlab* ss, SlabMeta* s, DecommitAction how) {
+  if (!s->free) return;
+  // Only pages wholly inside the carved area: objects carved later must
+  // never overlap a released page.
+  unsigned full_pages = static_cast<unsigned>(uint64_t{s->carved} * s->obj_size / os::kPageSize);
+  if (full_pages == 0) return;
+  uint16_t total[kMaxSlabPages] = {};
+  uint16_t free_objs[kMaxSlabPages] = {};
+  unsigned first, last;
+  for (uint64_t idx = 0; idx < s->carved; ++idx) {
+    object_pages(s, idx, &first, &last);
+    for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) total[p]++;
+  }
+  for (FreeNode* f = s->free; f; f = f->next) {
+    object_pages(s, object_of(ss, s, f), &first, &last);
+    for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) free_objs[p]++;
+  }
+  uint32_t mask = 0;
+  for (unsigned p = 0; p < full_pages && p < kMaxSlabPages; ++p)
+    if (total[p] && total[p] == free_objs[p] && !(s->released_pages >> p & 1)) mask |= uint32_t{1} << p;
+  if (!mask) return;
+  uint32_t parked = s->released_pages | mask;
+  FreeNode** link = &s->free;
+  while (FreeNode* f = *link) {
+    object_pages(s, object_of(ss, s, f), &first, &last);
+    if (pages_mask(first, last) & parked) {
+      *link = f->next;
+      s->free_count--;
+    } else {
+      link = &f->next;
+    }
+  }
+  advise_pages(ss, s, mask, how);
+  s->released_pages = parked;
+  if (how == DecommitAction::Free) s->lazy_pages |= mask;
+}
+
+// Puts the parked objects back on the free list.
+void slab_reclaim_pages(SlabMeta* s, SuperSlab* ss) {
+  unsigned first, last;
+  char* base = ss->obj_begin(s);
+  for (uint64_t idx = s->carved; idx-- > 0;) {
+    object_pages(s, idx, &first, &last);
+    if (!(pages_mask(first, last) & s->released_pages)) continue;
+    auto* f = reinterpret_cast<FreeNode*>(base + idx * s->obj_size);
+    f->next = s->free;
+    f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
+    s->free = f;
+    s->free_count++;
+  }
+  s->released_pages = 0;
+  s->lazy_pages = 0;
 }
 
 SuperSlab* superslab_new(unsigned c) {
@@ -254,6 +348,7 @@ ThreadHeap* heap_create() {
   }
   h->remote_classes.store(0, std::memory_order_relaxed);
   h->tick = tick_interval();
+  h->clock_ms = h->last_sweep_ms = idle_clock();
   h->live = true;
   tl_heap = h;  // before pthread_setspecific, which may allocate
   pthread_setspecific(g_heap_key, h);
@@ -275,6 +370,7 @@ SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* f) {
   if (s->list == SlabList::HeapFull) {
     list_remove(bin.full, s);
     list_push_back(bin.partial, s, SlabList::HeapPartial);
+    s->idle_since_ms = h->clock_ms;
   }
   return s->used == 0 ? s : nullptr;
 }
@@ -300,6 +396,7 @@ void tcache_return(ThreadHeap* h, unsigned c, FreeNode* f) {
 // Move up to want objects from s to the thread cache.
 uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
   uint32_t n = 0;
+  if (!s->free && s->carved == s->capacity && s->released_pages) slab_reclaim_pages(s, ss);
   if (s->free) {
     FreeNode* first = s->free;
     FreeNode* last = first;
@@ -341,6 +438,7 @@ void collect_remote_full(ThreadHeap* h, unsigned c) {
     if (slab_collect_remote(s)) {
       list_remove(bin.full, s);
       list_push_back(bin.partial, s, SlabList::HeapPartial);
+      s->idle_since_ms = h->clock_ms;
       heap_release_if_empty(h, c, s);
     }
     s = next;
@@ -452,8 +550,32 @@ void background_wake() {
   return f;
 }
 
+// Releases free pages of this heap's partial slabs that have sat unused for
+// the decommit delay: a steady workload rarely empties a whole slab.
+void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
+  if (h == &g_empty_heap || g_rt.decommit.mode == DecommitMode::Off) return;
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    for (SlabMeta* s = h->bins[c].partial.first; s; s = s->next) {
+      SuperSlab* ss = superslab_of_slab(s);
+      DecommitAction a = decide(g_rt.decommit, SpanState::Committed, s->idle_since_ms, now, force);
+      if (a != DecommitAction::None) slab_release_free_pages(ss, s, a);
+      // Pages released with MADV_FREE that stay idle escalate to DONTNEED.
+      if (s->lazy_pages && decide(g_rt.decommit, SpanState::LazyFree, s->idle_since_ms, now, force) ==
+                               DecommitAction::DontNeed) {
+        advise_pages(ss, s, s->lazy_pages, DecommitAction::DontNeed);
+        s->lazy_pages = 0;
+      }
+    }
+  }
+  h->last_sweep_ms = now;
+}
+
 [[gnu::noinline]] void heap_tick(ThreadHeap* h) {
   h->tick = tick_interval();
+  if (g_rt.decommit.mode == DecommitMode::Off) return;
+  uint64_t now = os::now_ms();
+  h->clock_ms = now;
+  if (now - h->last_sweep_ms >= g_rt.decommit.delay_ms) heap_sweep_pages(h, now, false);
   decommit_maybe();
 }
 

@@ -43,6 +43,8 @@ struct ThreadHeap {
   // process that only cycles a few objects through its caches never enters
   // the slow paths, yet its idle slabs must still be released.
   uint32_t tick;
+  uint64_t clock_ms;        // time at the last tick: ages partial slabs without reading the clock
+  uint64_t last_sweep_ms;   // last page sweep of this heap's partial slabs
   HeapBin bins[kNumClasses];
   alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
   ThreadHeap* next_all;     // every heap ever made, for statistics
@@ -113,6 +115,7 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 // Slow-path entry points shared with the rest of the core.
 void heap_thread_exit(ThreadHeap* h);
 void heap_flush_all(ThreadHeap* h, bool release_current);
+void heap_sweep_pages(ThreadHeap* h, uint64_t now_ms, bool force);
 void decommit_run(uint64_t now_ms, bool force);
 void decommit_maybe();
 void decommit_note_deadline(uint64_t t);

@@ -49,6 +49,12 @@ struct alignas(64) SlabMeta {
   uint64_t idle_since_ms;
   SlabMeta* prev;
   SlabMeta* next;
+  // Pages of the object area (bit i: the page at obj_begin + i * 4 KiB)
+  // released while the slab had live objects. Every object overlapping a
+  // released page is free and on no list ("parked") until the slab runs out
+  // of objects and reclaims them.
+  uint32_t released_pages;
+  uint32_t lazy_pages;               // the subset released with MADV_FREE only
 };
 
 struct SuperSlab {
