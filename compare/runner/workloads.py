@@ -1,0 +1,169 @@
+"""The workload rows: which binary, which arguments per profile, what the tables show."""
+from dataclasses import dataclass, field
+
+PROFILES = ("full", "quick", "tiny")
+
+
+@dataclass
+class Column:
+    key: str          # RESULT key (median over the successful repetitions)
+    label: str
+    unit: str = "mb"  # mb (value in kB shown as MB), mops (ops/s shown as Mops/s), count, float
+    spread: bool = False  # also show min-max
+
+
+@dataclass
+class ExtraTable:
+    title: str
+    pattern: str      # regex over RESULT keys; group 1 names the column
+    unit: str
+
+
+@dataclass
+class Workload:
+    name: str
+    binary: str
+    args: dict                      # profile -> argument list
+    est_secs: dict                  # profile -> expected seconds per run (ETA, timeout)
+    description: str
+    speed_key: str = "ops_per_sec"
+    memory_key: str = "peak_rss_kb"
+    memory_label: str = "peak RSS"
+    columns: list = field(default_factory=list)
+    extra_tables: list = field(default_factory=list)
+    max_reps: int | None = None     # a time series needs one run per allocator
+    writes_csv: bool = False        # gets --csv <file> (soak)
+
+    def timeout(self, profile, scale):
+        return scale * (60 + 10 * self.est_secs[profile])
+
+
+def _standard_columns(memory_key="peak_rss_kb", memory_label="peak RSS"):
+    return [
+        Column("ops_per_sec", "Mops/s", "mops", spread=True),
+        Column(memory_key, memory_label + " MB", "mb", spread=True),
+        Column("rss_minus_lazyfree_kb", "RSS−LazyFree at end MB"),
+        Column("minflt", "minor faults", "count"),
+    ]
+
+
+def _random_mixed(threads):
+    extra = ["--threads", str(threads)] if threads > 1 else []
+    name = "random-mixed" if threads == 1 else f"random-mixed-{threads}t"
+    cross = "" if threads == 1 else f" on {threads} threads, one free in eight crossing threads"
+    return Workload(
+        name, "cmp_random_mixed",
+        {"full": extra, "quick": extra + ["--iterations", "4000000"], "tiny": extra + ["--iterations", "200000"]},
+        {"full": 1.0, "quick": 0.3, "tiny": 0.05},
+        f"Random sizes 16–1024 B over 400 slots per thread{cross}; every page of a block is written.",
+        columns=_standard_columns())
+
+
+def _multi_thread(threads):
+    per_thread = {"full": "2000000", "quick": "500000", "tiny": "20000"}
+    return Workload(
+        f"multi-thread-{threads}", "cmp_multi_thread",
+        {p: ["--threads", str(threads), "--mallocs-per-thread", n] for p, n in per_thread.items()},
+        {"full": 0.5 * threads, "quick": 0.15 * threads, "tiny": 0.05},
+        f"{threads} thread(s), each: batches of 256 blocks (16–1024 B) allocated then freed in random order"
+        + ("; 25% of frees cross to the next thread. Each thread does the same work whatever the thread count."
+           if threads > 1 else " (no crossing frees: the single-thread baseline of multi-thread-2 and -4)."),
+        columns=_standard_columns())
+
+
+WORKLOADS = [
+    _random_mixed(1),
+    _random_mixed(2),
+    _multi_thread(1),
+    _multi_thread(2),
+    _multi_thread(4),
+    Workload(
+        "producer-consumer", "cmp_producer_consumer",
+        {"full": ["--items", "4000000"], "quick": ["--items", "1000000"], "tiny": ["--items", "20000"]},
+        {"full": 1.5, "quick": 0.4, "tiny": 0.05},
+        "One thread allocates and writes blocks of 16–1024 B, a second thread checks and frees them "
+        "(1024-entry queue): every free is a cross-thread free.",
+        columns=_standard_columns()),
+    Workload(
+        "size-sweep", "cmp_size_sweep",
+        {"full": ["--secs-per-size", "0.3"], "quick": ["--secs-per-size", "0.05"],
+         "tiny": ["--secs-per-size", "0.01"]},
+        {"full": 3.5, "quick": 0.7, "tiny": 0.2},
+        "Fixed-size loops (16 B … 4 MiB, 16 blocks alive, every page written): free the oldest block, "
+        "allocate a new one. The speed column is the geometric mean over the sizes.",
+        speed_key="geomean_ops_per_sec",
+        columns=[Column("geomean_ops_per_sec", "geomean Mops/s", "mops", spread=True),
+                 Column("peak_rss_kb", "peak RSS MB", "mb", spread=True),
+                 Column("minflt", "minor faults", "count")],
+        extra_tables=[ExtraTable("Throughput per block size (Mops/s, median)", r"ops_per_sec_(\w+)$", "mops"),
+                      ExtraTable("Minor page faults per operation (median)", r"faults_per_op_(\w+)$", "float")]),
+    Workload(
+        "phases", "cmp_phases",
+        {"full": [], "quick": ["--cycles", "2"],
+         "tiny": ["--phases", "32:20000,2048:2000,65536:60", "--cycles", "2"]},
+        {"full": 1.0, "quick": 0.6, "tiny": 0.1},
+        "Phases of 200,000 × 32 B, 20,000 × 2 KiB and 600 × 64 KiB blocks, three cycles; about one block "
+        "in 16 survives until the same phase of the next cycle. 'final' is after the last phase, "
+        "survivors alive; 'after free all' once every block is freed.",
+        columns=[Column("ops_per_sec", "Mops/s", "mops", spread=True),
+                 Column("peak_rss_kb", "peak RSS MB", "mb", spread=True),
+                 Column("rss_kb", "final RSS MB"),
+                 Column("rss_minus_lazyfree_kb", "final RSS−LazyFree MB"),
+                 Column("after_free_all_rss_minus_lazyfree_kb", "after free all RSS−LazyFree MB"),
+                 Column("minflt", "minor faults", "count")],
+        extra_tables=[ExtraTable("RSS − LazyFree after each phase (MB, median)",
+                                 r"phase(\d+)_rss_minus_lazyfree_kb$", "mb")]),
+]
+
+
+def _burst_idle(keep_every):
+    extra = ["--keep-every", str(keep_every)] if keep_every else []
+    sizes = {"full": ["--burst-mb", "128", "--idle-secs", "3"], "quick": ["--burst-mb", "64", "--idle-secs", "3"],
+             "tiny": ["--burst-mb", "4", "--idle-secs", "0.2"]}
+    kept = f", keeping every {keep_every}th block alive" if keep_every else ""
+    return Workload(
+        "burst-idle" + (f"-keep{keep_every}" if keep_every else ""), "cmp_burst_idle",
+        {p: extra + a for p, a in sizes.items()},
+        {"full": 4.0, "quick": 3.3, "tiny": 0.4},
+        f"Allocate a burst of blocks (16–512 B; 128 MiB in the full run, 64 MiB in --quick), free it{kept}, "
+        "then idle for 3 s with 4 small malloc/free every 10 ms. Speed is the burst's "
+        "malloc+free rate; the memory that matters is RSS − LazyFree after the idle period.",
+        memory_key="after_idle_rss_minus_lazyfree_kb", memory_label="RSS−LazyFree after idle",
+        columns=[Column("ops_per_sec", "burst Mops/s", "mops", spread=True),
+                 Column("at_peak_rss_kb", "peak RSS MB"),
+                 Column("after_free_rss_kb", "after free RSS MB"),
+                 Column("after_free_rss_minus_lazyfree_kb", "after free RSS−LazyFree MB"),
+                 Column("after_idle_rss_kb", "after idle RSS MB"),
+                 Column("after_idle_rss_minus_lazyfree_kb", "after idle RSS−LazyFree MB", spread=True),
+                 Column("burst_minflt", "burst faults", "count"),
+                 Column("idle_minflt", "idle faults", "count")])
+
+
+WORKLOADS += [_burst_idle(0), _burst_idle(64)]
+
+WORKLOADS.append(Workload(
+    "soak", "cmp_soak",
+    {"full": ["--secs", "120", "--epoch-secs", "2"], "quick": ["--secs", "4", "--epoch-secs", "0.25"],
+     "tiny": ["--secs", "0.3", "--epoch-secs", "0.1"]},
+    {"full": 121.0, "quick": 4.1, "tiny": 0.35},
+    "The random-mixed loop for a fixed time (120 s in the full run, 4 s in --quick), sampling RSS "
+    "every epoch; one run per allocator. See the RSS-over-time plot.",
+    columns=[Column("ops_per_sec", "Mops/s", "mops"),
+             Column("peak_rss_kb", "peak RSS MB"),
+             Column("rss_kb", "final RSS MB"),
+             Column("rss_minus_lazyfree_kb", "final RSS−LazyFree MB"),
+             Column("minflt", "minor faults", "count")],
+    max_reps=1, writes_csv=True))
+
+
+def select(names):
+    """Workloads by exact name or name prefix ('multi-thread' selects all three), in table order."""
+    if not names:
+        return list(WORKLOADS)
+    chosen = []
+    for name in names:
+        hits = [w for w in WORKLOADS if w.name == name] or [w for w in WORKLOADS if w.name.startswith(name)]
+        if not hits:
+            raise ValueError(f"unknown workload {name!r}; known: {', '.join(w.name for w in WORKLOADS)}")
+        chosen += [w for w in hits if w not in chosen]
+    return [w for w in WORKLOADS if w in chosen]
