@@ -48,6 +48,7 @@ void fork_child() {
 
 [[gnu::noinline]] void* alloc_large(size_t n, size_t align, bool zero) {
   runtime::ensure_init();
+  decommit_budget_check();
   bool fresh;
   void* p = large::alloc(n, align, &fresh);
   if (!p) {
@@ -100,27 +101,33 @@ size_t usable_or_die(const void* p, const char* op) {
 }  // namespace
 
 namespace runtime {
+// The thread running init_slow: allocations it makes while initialising
+// (pthread_atfork may allocate) proceed, since g_rt is filled in by then.
+__thread bool tl_initializing __attribute__((tls_model("initial-exec")));
+
 void init_slow() {
-  bool first = false;
-  {
-    LockGuard g(g_init_lock);
-    if (g_rt.state.load(std::memory_order_relaxed) == 2) return;
-    Options o = parse_options(environ, 2);
-    g_rt.opt = o;
-    g_rt.preset = o.lean ? &kLeanPreset : &kFastPreset;
-    g_rt.ss_size = o.ss_size;
-    g_rt.ss_mask = ~(uintptr_t{o.ss_size} - 1);
-    g_rt.decommit = DecommitConfig{o.decommit, o.decommit_delay_ms, o.decommit_delay_ms};
-    g_rt.target_bytes = static_cast<size_t>(o.target_mb) << 20;
-    g_rt.guard_key = make_guard_key();
-    heap_key_create();
-    g_rt.state.store(2, std::memory_order_release);
-    first = true;
-  }
-  if (!first) return;
-  // Both may allocate: the allocator is ready by now.
-  if (g_rt.preset->prewarm) superslabs_prewarm();
+  if (tl_initializing) return;
+  LockGuard g(g_init_lock);
+  if (g_rt.state.load(std::memory_order_relaxed) == 2) return;
+  tl_initializing = true;
+  Options o = parse_options(environ, 2);
+  g_rt.opt = o;
+  g_rt.preset = o.lean ? &kLeanPreset : &kFastPreset;
+  g_rt.ss_size = o.ss_size;
+  g_rt.ss_mask = ~(uintptr_t{o.ss_size} - 1);
+  g_rt.decommit = DecommitConfig{o.decommit, o.decommit_delay_ms, o.decommit_delay_ms};
+  g_rt.target_bytes = static_cast<size_t>(o.target_mb) << 20;
+  // In a memory-limited container idle memory must go before the limit is
+  // reached, not after the delay: unless set, the budget is 3/4 of the limit.
+  if (o.lean && o.target_auto) g_rt.target_bytes = os::cgroup_memory_limit() / 4 * 3;
+  g_rt.guard_key = make_guard_key();
+  heap_key_create();
+  // Fork handlers go in before any other thread can use the pools, so a
+  // fork can never copy a pool lock held by another thread.
   pthread_atfork(fork_prepare, fork_parent, fork_child);
+  if (g_rt.preset->prewarm) superslabs_prewarm();
+  tl_initializing = false;
+  g_rt.state.store(2, std::memory_order_release);
 }
 }  // namespace runtime
 

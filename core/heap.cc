@@ -85,7 +85,7 @@ void slab_release_range(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
 void slab_reset_fresh(SlabMeta* s) {
   s->free = nullptr;
   s->free_count = 0;
-  s->carved = 0;
+  __atomic_store_n(&s->carved, 0, __ATOMIC_RELAXED);  // read by checked_slab in other threads
   s->released_pages = 0;
   s->lazy_pages = 0;
 }
@@ -424,7 +424,7 @@ uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
       f->guard = 0;
       b.head = f;
     }
-    s->carved += n;
+    __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by checked_slab in other threads
   }
   s->used += n;
   b.count += n;
@@ -469,6 +469,7 @@ bool refill(ThreadHeap* h, unsigned c) {
       bin.current = s;
       continue;
     }
+    decommit_budget_check();  // before growing: is there idle memory to give back first?
     s = pool_acquire(c, h);
     if (!s) return false;
     bin.current = s;
@@ -777,6 +778,11 @@ void decommit_note_deadline(uint64_t t) {
   background_wake();
 }
 
+void decommit_budget_check() {
+  if (!g_rt.target_bytes || g_rt.decommit.mode == DecommitMode::Off) return;
+  if (over_budget(os::read_rss_statm(), g_rt.target_bytes)) decommit_run(os::now_ms(), false);
+}
+
 void decommit_maybe() {
   if (g_rt.decommit.mode == DecommitMode::Off) return;
   if (g_rt.opt.decommit_thread && g_bg_state.load(std::memory_order_relaxed) == 0) background_start();
@@ -822,9 +828,12 @@ void heap_key_create() { pthread_key_create(&g_heap_key, heap_key_destructor); }
 
 SmallStats small_stats() {
   SmallStats st;
+  uint64_t now = idle_clock();
   for (unsigned c = 0; c < kNumClasses; ++c) {
     ClassPool& p = g_pools[c];
     LockGuard g(p.lock);
+    // Objects freed into the slabs of exited threads are not live.
+    pool_sweep_orphans_locked(p, now);
     for (SuperSlab* ss = p.superslabs; ss; ss = ss->next) {
       st.superslabs++;
       st.ss_bytes += g_rt.ss_size;

@@ -89,7 +89,8 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
   // header: idx * obj_size (< 2^31) then cannot equal it.
   uint64_t off = a - reinterpret_cast<uintptr_t>(ss) - s->start;
   uint64_t idx = object_index(off, s->recip);
-  if (__builtin_expect(idx * s->obj_size != off || idx >= s->carved, 0)) report_bad_pointer(p, op);
+  if (__builtin_expect(idx * s->obj_size != off || idx >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED), 0))
+    report_bad_pointer(p, op);
   if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == (a ^ g_rt.guard_key), 0))
     report_double_free(p, op);
   return s;
@@ -118,6 +119,8 @@ void heap_flush_all(ThreadHeap* h, bool release_current);
 void heap_sweep_pages(ThreadHeap* h, uint64_t now_ms, bool force);
 void decommit_run(uint64_t now_ms, bool force);
 void decommit_maybe();
+// With an RSS budget: release idle memory at once if RSS is over it.
+void decommit_budget_check();
 void decommit_note_deadline(uint64_t t);
 void heap_fork_prepare();
 void heap_fork_parent();

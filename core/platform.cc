@@ -146,6 +146,53 @@ size_t read_rss_statm() {
   return pages * kPageSize;
 }
 
+namespace {
+// Appends src to dst (capacity cap) and returns false if it did not fit.
+bool append(char* dst, size_t cap, const char* src) {
+  size_t n = std::strlen(dst), m = std::strlen(src);
+  if (n + m + 1 > cap) return false;
+  std::memcpy(dst + n, src, m + 1);
+  return true;
+}
+
+// A limit file's value in bytes; 0 for "max", absent or unlimited.
+size_t read_limit(const char* dir, const char* cgpath, const char* file) {
+  char path[512] = "";
+  if (!append(path, sizeof path, dir) || !append(path, sizeof path, cgpath) || !append(path, sizeof path, "/") ||
+      !append(path, sizeof path, file))
+    return 0;
+  char buf[64];
+  if (read_proc(path, buf, sizeof buf) == 0 || buf[0] < '0' || buf[0] > '9') return 0;
+  size_t v = 0;
+  for (const char* p = buf; *p >= '0' && *p <= '9'; ++p) v = v * 10 + static_cast<size_t>(*p - '0');
+  return v >= (size_t{1} << 60) ? 0 : v;  // v1 reports "unlimited" as a huge number
+}
+}  // namespace
+
+size_t cgroup_memory_limit() {
+  char buf[2048];
+  if (read_proc("/proc/self/cgroup", buf, sizeof buf) == 0) return 0;
+  for (char* line = buf; *line;) {
+    char* end = std::strchr(line, '\n');
+    if (end) *end = '\0';
+    char* path = std::strrchr(line, ':');
+    size_t limit = 0;
+    if (path) {
+      ++path;
+      if (std::strncmp(line, "0::", 3) == 0) {
+        limit = read_limit("/sys/fs/cgroup", path, "memory.max");
+        if (!limit) limit = read_limit("/sys/fs/cgroup/unified", path, "memory.max");
+      } else if (std::strstr(line, ":memory:")) {
+        limit = read_limit("/sys/fs/cgroup/memory", path, "memory.limit_in_bytes");
+      }
+    }
+    if (limit) return limit;
+    if (!end) break;
+    line = end + 1;
+  }
+  return 0;
+}
+
 void write_fd(int fd, const char* s, size_t n) {
   ErrnoGuard g;
   while (n > 0) {

@@ -43,6 +43,10 @@ MemInfo read_smaps_rollup();
 // Resident bytes from /proc/self/statm (cheaper than smaps_rollup).
 size_t read_rss_statm();
 
+// Memory limit of this process's cgroup (v2 memory.max or v1
+// memory.limit_in_bytes); 0 when there is none or it cannot be read.
+size_t cgroup_memory_limit();
+
 void write_fd(int fd, const char* s, size_t n);
 
 // Report a misuse of the allocator and abort: "hakmem: <what> <ptr>".

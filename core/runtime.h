@@ -17,7 +17,7 @@ struct Runtime {
   size_t ss_size = size_t{2} << 20;
   uintptr_t ss_mask = ~((uintptr_t{2} << 20) - 1);
   DecommitConfig decommit;
-  size_t target_bytes = 0;
+  size_t target_bytes = 0;          // RSS budget: HAKMEM_MEM_LEAN_TARGET_MB, else 3/4 of the cgroup limit (LEAN)
   uintptr_t guard_key = 0;
   std::atomic<int> state{0};  // 0 not started, 2 ready
 };

@@ -39,10 +39,18 @@ const OptionDesc kOptions[] = {
        l.str(o.decommit == DecommitMode::Off ? "OFF" : o.decommit == DecommitMode::Free ? "FREE" : "DONTNEED");
      },
      "first release stage for idle memory in LEAN: FREE, DONTNEED or OFF"},
-    {"HAKMEM_MEM_LEAN_TARGET_MB", [](const ModePreset&) { return "0"; },
-     [](const char* v, Options& o) { return parse_uint(v, uint64_t{1} << 30, &o.target_mb); },
-     [](const Options& o, os::Line& l) { l.num(o.target_mb); },
-     "RSS budget in MiB above which idle memory is released at once (0: none)"},
+    {"HAKMEM_MEM_LEAN_TARGET_MB", [](const ModePreset&) { return "auto"; },
+     [](const char* v, Options& o) {
+       o.target_auto = ieq(v, "auto");
+       if (o.target_auto) return o.target_mb = 0, true;
+       return parse_uint(v, uint64_t{1} << 30, &o.target_mb);
+     },
+     [](const Options& o, os::Line& l) {
+       if (o.target_auto) l.str("auto");
+       else l.num(o.target_mb);
+     },
+     "RSS budget in MiB above which idle memory is released at once: a number, 0 for none, or auto "
+     "(3/4 of the cgroup memory limit)"},
     {"HAKMEM_DECOMMIT_DELAY_MS", [](const ModePreset& p) { return p.delay_ms; },
      [](const char* v, Options& o) { return parse_uint(v, 3600u * 1000u, &o.decommit_delay_ms); },
      [](const Options& o, os::Line& l) { l.num(o.decommit_delay_ms); },

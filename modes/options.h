@@ -14,6 +14,7 @@ struct Options {
   size_t ss_size = 0;                // HAKMEM_SS_SIZE (bytes, power of two)
   DecommitMode decommit = DecommitMode::Off;  // HAKMEM_MEM_LEAN_DECOMMIT (LEAN only)
   uint64_t target_mb = 0;            // HAKMEM_MEM_LEAN_TARGET_MB, 0 = no budget
+  bool target_auto = false;          // ... "auto": 3/4 of the cgroup memory limit, if any
   uint64_t decommit_delay_ms = 0;    // HAKMEM_DECOMMIT_DELAY_MS
   bool decommit_thread = false;      // HAKMEM_DECOMMIT_THREAD
   bool stats = false;                // HAKMEM_STATS
