@@ -343,7 +343,7 @@ ThreadHeap* heap_create() {
     }
   }
   for (unsigned c = 0; c < kNumClasses; ++c) {
-    h->tc[c] = TcBin{nullptr, 0, tcache_limit(c)};
+    h->tc[c] = TcBin{nullptr, static_cast<int32_t>(tcache_limit(c)), tcache_limit(c)};
     h->bins[c] = HeapBin{};
   }
   h->remote_classes.store(0, std::memory_order_relaxed);
@@ -427,7 +427,7 @@ uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
     __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by checked_slab in other threads
   }
   s->used += n;
-  b.count += n;
+  b.room -= static_cast<int32_t>(n);
   return n;
 }
 
@@ -546,7 +546,7 @@ void background_wake() {
   }
   FreeNode* f = b.head;
   b.head = f->next;
-  b.count--;
+  b.room++;
   f->guard = 0;
   return f;
 }
@@ -589,11 +589,11 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
   if (keep == 0 || !cut) {
     rest = b.head;
     b.head = nullptr;
-    b.count = 0;
+    b.room = static_cast<int32_t>(b.limit);
   } else {
     rest = cut->next;
     cut->next = nullptr;
-    b.count = keep;
+    b.room = static_cast<int32_t>(b.limit - keep);
   }
   tcache_return(h, c, rest);
 }
@@ -635,7 +635,7 @@ void heap_flush_all(ThreadHeap* h, bool release_current) {
     TcBin& b = h->tc[c];
     FreeNode* all = b.head;
     b.head = nullptr;
-    b.count = 0;
+    b.room = static_cast<int32_t>(b.limit);
     tcache_return(h, c, all);
     collect_remote_full(h, c);
     HeapBin& bin = h->bins[c];
@@ -855,7 +855,8 @@ SmallStats small_stats() {
     st.metadata += sizeof(ThreadHeap);
     if (!h->live) continue;
     for (unsigned c = 0; c < kNumClasses; ++c)
-      st.tcache_bytes += size_t{__atomic_load_n(&h->tc[c].count, __ATOMIC_RELAXED)} * class_size(c);
+      st.tcache_bytes += size_t{h->tc[c].limit - static_cast<uint32_t>(__atomic_load_n(&h->tc[c].room, __ATOMIC_RELAXED))} *
+                         class_size(c);
   }
   st.live_bytes -= st.tcache_bytes < st.live_bytes ? st.tcache_bytes : st.live_bytes;
   return st;

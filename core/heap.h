@@ -20,10 +20,13 @@
 
 namespace hakmem {
 
+// A thread cache bin. room = limit - objects cached; a free that takes it
+// below zero flushes half of the bin back to its slabs.
 struct TcBin {
   FreeNode* head;
-  uint32_t count;
+  int32_t room;
   uint32_t limit;
+  uint32_t count() const { return static_cast<uint32_t>(static_cast<int32_t>(limit) - room); }
 };
 
 struct SlabListHead {
@@ -68,7 +71,7 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
   FreeNode* f = b.head;
   if (__builtin_expect(f != nullptr, 1)) {
     b.head = f->next;
-    b.count--;
+    b.room++;
     f->guard = 0;
     return f;
   }
@@ -106,7 +109,7 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
     f->next = b.head;
     f->guard = reinterpret_cast<uintptr_t>(p) ^ g_rt.guard_key;
     b.head = f;
-    if (__builtin_expect(++b.count > b.limit, 0)) return small_flush(h, c);
+    if (__builtin_expect(--b.room < 0, 0)) return small_flush(h, c);
     if (__builtin_expect(--h->tick == 0, 0)) heap_tick(h);
     return;
   }
