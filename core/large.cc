@@ -20,7 +20,8 @@ constexpr uintptr_t kEmpty = 0, kDeleted = 1;
 struct CachedMap {
   void* base;
   size_t len;
-  uint64_t freed_ms;
+  uint64_t freed_ms;  // for the decommit delay (LEAN)
+  uint64_t seq;       // free order, for eviction
 };
 constexpr unsigned kMaxCache = 64;
 
@@ -34,6 +35,7 @@ struct State {
   CachedMap cache[kMaxCache];
   unsigned cached = 0;
   size_t cache_bytes = 0;
+  uint64_t free_seq = 0;
 } g;
 
 size_t slot_of(uintptr_t base, size_t cap) {
@@ -109,10 +111,23 @@ void* cache_take_locked(size_t len) {
   return m.base;
 }
 
-// Offers a freed mapping to the cache; returns false if it must be unmapped.
-bool cache_put_locked(void* base, size_t len, uint64_t now) {
-  if (g.cached >= cache_limit() || g.cache_bytes + len > g_rt.preset->large_cache_bytes) return false;
-  g.cache[g.cached++] = CachedMap{base, len, now};
+// Offers a freed mapping to the cache, evicting the oldest entries to make
+// room (a program moving to another size must not find the cache full of the
+// old one). Evicted mappings go to *victims for unmapping outside the lock.
+// Returns false if the mapping itself must be unmapped.
+bool cache_put_locked(void* base, size_t len, uint64_t now, CachedMap* victims, unsigned* nvictims) {
+  unsigned limit = cache_limit();
+  size_t budget = g_rt.preset->large_cache_bytes;
+  if (limit == 0 || len > budget) return false;
+  while (g.cached >= limit || g.cache_bytes + len > budget) {
+    unsigned oldest = 0;
+    for (unsigned i = 1; i < g.cached; ++i)
+      if (g.cache[i].seq < g.cache[oldest].seq) oldest = i;
+    victims[(*nvictims)++] = g.cache[oldest];
+    g.cache_bytes -= g.cache[oldest].len;
+    g.cache[oldest] = g.cache[--g.cached];
+  }
+  g.cache[g.cached++] = CachedMap{base, len, now, ++g.free_seq};
   g.cache_bytes += len;
   return true;
 }
@@ -155,14 +170,18 @@ void* alloc(size_t size, size_t align, bool* fresh) {
 bool free(void* p) {
   size_t len;
   bool cached;
+  CachedMap victims[kMaxCache];
+  unsigned nvictims = 0;
   {
     LockGuard lg(g.lock);
     Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
     if (!e) return false;
     len = e->len;
     erase_locked(e);
-    cached = cache_put_locked(p, len, g_rt.decommit.mode == DecommitMode::Off ? 0 : os::now_ms());
+    uint64_t now = g_rt.decommit.mode == DecommitMode::Off ? 0 : os::now_ms();
+    cached = cache_put_locked(p, len, now, victims, &nvictims);
   }
+  for (unsigned i = 0; i < nvictims; ++i) os::unmap(victims[i].base, victims[i].len);
   if (!cached) os::unmap(p, len);
   else if (g_rt.decommit.mode != DecommitMode::Off) decommit_note_deadline(os::now_ms() + g_rt.decommit.delay_ms);
   return true;
