@@ -238,6 +238,12 @@ void hakmem_collect(int force) {
   decommit_run(now, force != 0);
 }
 
+// HAKMEM_STATS=1: the report at exit. Here rather than in stats.cc so that
+// programs linking the static core get it too.
+__attribute__((destructor)) static void hakmem_exit_stats() {
+  if (g_rt.state.load() == 2 && g_rt.opt.stats) hakmem_print_stats(2);
+}
+
 int hakmem_stats(hakmem_stats_t* out) {
   runtime::ensure_init();
   SmallStats s = small_stats();

@@ -577,6 +577,13 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
   uint64_t now = os::now_ms();
   h->clock_ms = now;
   if (now - h->last_sweep_ms >= g_rt.decommit.delay_ms) heap_sweep_pages(h, now, false);
+  // Over the RSS budget, idle memory goes at once, not only when the heap
+  // grows: a program reusing what it has must be trimmed too (rate-limited,
+  // reading RSS costs a syscall).
+  if (g_rt.target_bytes && now - h->last_budget_ms >= 10) {
+    h->last_budget_ms = now;
+    if (decommit_budget_check()) heap_sweep_pages(h, now, true);
+  }
   decommit_maybe();
 }
 
@@ -778,9 +785,11 @@ void decommit_note_deadline(uint64_t t) {
   background_wake();
 }
 
-void decommit_budget_check() {
-  if (!g_rt.target_bytes || g_rt.decommit.mode == DecommitMode::Off) return;
-  if (over_budget(os::read_rss_statm(), g_rt.target_bytes)) decommit_run(os::now_ms(), false);
+bool decommit_budget_check() {
+  if (!g_rt.target_bytes || g_rt.decommit.mode == DecommitMode::Off) return false;
+  if (!over_budget(os::read_rss_statm(), g_rt.target_bytes)) return false;
+  decommit_run(os::now_ms(), false);
+  return true;
 }
 
 void decommit_maybe() {

@@ -48,6 +48,7 @@ struct ThreadHeap {
   uint32_t tick;
   uint64_t clock_ms;        // time at the last tick: ages partial slabs without reading the clock
   uint64_t last_sweep_ms;   // last page sweep of this heap's partial slabs
+  uint64_t last_budget_ms;  // last RSS budget check from heap_tick
   HeapBin bins[kNumClasses];
   alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
   ThreadHeap* next_all;     // every heap ever made, for statistics
@@ -123,7 +124,8 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now_ms, bool force);
 void decommit_run(uint64_t now_ms, bool force);
 void decommit_maybe();
 // With an RSS budget: release idle memory at once if RSS is over it.
-void decommit_budget_check();
+// Returns true if it was over.
+bool decommit_budget_check();
 void decommit_note_deadline(uint64_t t);
 void heap_fork_prepare();
 void heap_fork_parent();

@@ -53,7 +53,3 @@ extern "C" void hakmem_print_stats(int fd) {
   count(fd, "madvise_free_calls", s.madvise_free_calls);
   count(fd, "madvise_dontneed_calls", s.madvise_dontneed_calls);
 }
-
-__attribute__((destructor)) static void hakmem_exit_stats() {
-  if (hakmem::g_rt.state.load() == 2 && hakmem::g_rt.opt.stats) hakmem_print_stats(2);
-}

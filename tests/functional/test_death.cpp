@@ -1,0 +1,395 @@
+// Bad input must abort (SIGABRT) with one line on stderr:
+//   "hakmem: ... invalid|double free ... 0x<address> ..."
+//
+// Death tests run "threadsafe": the child re-executes the binary, so with ASLR
+// its addresses differ from the parent's. Each death statement therefore prints
+// the address it is about to pass ("hk-test-addr 0x..." on stderr, first line)
+// and the matcher checks that the hakmem line names it. Apart from that marker
+// line, stderr must be exactly the one hakmem line.
+#include <gtest/gtest.h>
+#include <hakmem.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+const char* kAny = "double free|invalid";
+
+// Checks the child's stderr: an optional marker line "hk-test-addr A [B]" written
+// by the statement, then exactly one line that starts with "hakmem:", matches
+// `what` and names A (or B) as a whole hex token. Without a marker any 0x
+// address is accepted. A matcher instead of a regex: gtest's POSIX regex has no
+// back-references, and threadsafe death tests re-execute the binary, so the
+// child's addresses (ASLR) are only known to the child.
+class HkAbortMessage : public testing::MatcherInterface<const std::string&> {
+ public:
+  explicit HkAbortMessage(std::string what) : what_(std::move(what)) {}
+  bool MatchAndExplain(const std::string& err, testing::MatchResultListener* l) const override {
+    std::vector<std::string> lines;
+    size_t pos = 0;
+    while (pos < err.size()) {
+      size_t nl = err.find('\n', pos);
+      if (nl == std::string::npos) nl = err.size();
+      lines.push_back(err.substr(pos, nl - pos));
+      pos = nl + 1;
+    }
+    std::vector<std::string> addrs;
+    if (!lines.empty() && lines[0].rfind("hk-test-addr ", 0) == 0) {
+      std::istringstream in(lines[0].substr(13));
+      std::string a;
+      while (in >> a) addrs.push_back(a);
+      lines.erase(lines.begin());
+    }
+    if (lines.size() != 1) {
+      *l << "stderr has " << lines.size() << " lines after the marker, want exactly 1";
+      return false;
+    }
+    const std::string& m = lines[0];
+    if (m.rfind("hakmem: ", 0) != 0) {
+      *l << "line does not start with 'hakmem: '";
+      return false;
+    }
+    if (!std::regex_search(m, std::regex(what_))) {
+      *l << "line does not match (" << what_ << ")";
+      return false;
+    }
+    static const std::regex hex_re("0x[0-9a-fA-F]+");
+    std::vector<std::string> found;
+    for (auto it = std::sregex_iterator(m.begin(), m.end(), hex_re);
+         it != std::sregex_iterator(); ++it)
+      found.push_back(it->str());
+    if (found.empty()) {
+      *l << "line names no 0x address";
+      return false;
+    }
+    if (addrs.empty()) return true;
+    for (auto& f : found)
+      for (auto& a : addrs)
+        if (f == a) return true;
+    *l << "line does not name the address passed";
+    return false;
+  }
+  void DescribeTo(std::ostream* os) const override {
+    *os << "one stderr line 'hakmem: ...(" << what_ << ")... <address passed>'";
+  }
+
+ private:
+  std::string what_;
+};
+testing::Matcher<const std::string&> msg(const char* what) {
+  return testing::MakeMatcher(new HkAbortMessage(what));
+}
+
+void mark(const void* p) { std::fprintf(stderr, "hk-test-addr %p\n", p); std::fflush(stderr); }
+void mark2(const void* p, const void* q) {
+  std::fprintf(stderr, "hk-test-addr %p %p\n", p, q);
+  std::fflush(stderr);
+}
+
+class Death : public testing::Test {
+ protected:
+  void SetUp() override { testing::GTEST_FLAG(death_test_style) = "threadsafe"; }
+};
+
+#define EXPECT_HK_ABORT(stmt, re) EXPECT_EXIT(stmt, testing::KilledBySignal(SIGABRT), re)
+
+TEST(DeathMatcher, SelfTest) {
+  auto ok = [](const char* what, const std::string& err) { return msg(what).Matches(err); };
+  EXPECT_TRUE(ok(kAny, "hk-test-addr 0x1234\nhakmem: free(): invalid pointer 0x1234\n"));
+  EXPECT_TRUE(ok(kAny, "hk-test-addr 0x1234\nhakmem: free(): invalid pointer 0x1234 (x)"));
+  EXPECT_FALSE(ok(kAny, "hk-test-addr 0x1234\nhakmem: free(): invalid pointer 0x12345\n"));
+  EXPECT_FALSE(ok(kAny, "hk-test-addr 0x1234\nhakmem: free(): invalid pointer 0x9999\n"));
+  EXPECT_FALSE(ok(kAny, "hk-test-addr 0x1234\nhakmem: free(): invalid pointer 0x1234\nmore\n"));
+  EXPECT_FALSE(ok(kAny, "hk-test-addr 0x1234\nhakmem: free(): bad pointer 0x1234\n"));
+  EXPECT_FALSE(ok(kAny, "hk-test-addr 0x1234\nfree(): invalid pointer 0x1234\n"));
+  EXPECT_FALSE(ok(kAny, "hk-test-addr 0x1234\n"));
+  EXPECT_TRUE(ok(kAny, "hk-test-addr 0x10 0x20\nhakmem: x double free of 0x20 (y)\n"));
+  EXPECT_TRUE(ok(kAny, "hakmem: x double free of 0x20 (y)\n"));
+  EXPECT_FALSE(ok("double free", "hk-test-addr 0x20\nhakmem: invalid pointer 0x20\n"));
+}
+
+TEST_F(Death, FreeStackPointer) {
+  EXPECT_HK_ABORT(
+      {
+        alignas(16) char buf[64];
+        std::memset(buf, 0, sizeof buf);
+        void* volatile p = buf;
+        mark(p);
+        hk_free(p);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, FreeGlobalPointer) {
+  alignas(64) static char g[4096];
+  EXPECT_HK_ABORT(
+      {
+        mark(g + 64);
+        hk_free(g + 64);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, FreeForeignGlibcPointer) {
+  for (size_t n : {size_t{64}, size_t{1000}, size_t{200000}}) {
+    EXPECT_HK_ABORT(
+        {
+          void* p = std::malloc(n);
+          mark(p);
+          hk_free(p);
+        },
+        msg(kAny))
+        << "glibc block of " << n;
+  }
+}
+
+TEST_F(Death, FreeInteriorPointerPlus16) {
+  EXPECT_HK_ABORT(
+      {
+        char* p = static_cast<char*>(hk_malloc(64));
+        mark2(p + 16, p);
+        hk_free(p + 16);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, FreeInteriorPointerPlus8) {
+  EXPECT_HK_ABORT(
+      {
+        char* p = static_cast<char*>(hk_malloc(64));
+        mark2(p + 8, p);
+        hk_free(p + 8);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, FreeInteriorPointerOfLarge) {
+  for (size_t off : {size_t{16}, size_t{4096}}) {
+    EXPECT_HK_ABORT(
+        {
+          char* p = static_cast<char*>(hk_malloc(100000));
+          mark2(p + off, p);
+          hk_free(p + off);
+        },
+        msg(kAny))
+        << "offset " << off;
+  }
+}
+
+TEST_F(Death, DoubleFreeSmall) {
+  for (size_t n : {size_t{16}, size_t{48}, size_t{64}, size_t{1000}, size_t{32768}}) {
+    EXPECT_HK_ABORT(
+        {
+          void* p = hk_malloc(n);
+          mark(p);
+          hk_free(p);
+          hk_free(p);
+        },
+        msg("double free"))
+        << "size " << n;
+  }
+}
+
+TEST_F(Death, DoubleFreeSmallAfterOtherActivity) {
+  // The block is no longer at the head of the free list when freed again.
+  EXPECT_HK_ABORT(
+      {
+        void* p = hk_malloc(64);
+        mark(p);
+        hk_free(p);
+        void* a = hk_malloc(128);
+        void* b = hk_malloc(32);
+        void* c = hk_malloc(16);
+        hk_free(a);
+        hk_free(p);
+        hk_free(b);
+        hk_free(c);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, DoubleFreeLarge) {
+  for (size_t n : {size_t{32769}, size_t{100000}, size_t{4u << 20}}) {
+    EXPECT_HK_ABORT(
+        {
+          void* p = hk_malloc(n);
+          mark(p);
+          hk_free(p);
+          hk_free(p);
+        },
+        msg(kAny))
+        << "size " << n;
+  }
+}
+
+TEST_F(Death, ReallocOfFreedPointer) {
+  for (size_t n : {size_t{64}, size_t{100000}}) {
+    EXPECT_HK_ABORT(
+        {
+          void* p = hk_malloc(n);
+          mark(p);
+          hk_free(p);
+          void* q = hk_realloc(p, 2 * n);
+          std::fprintf(stderr, "realloc of freed pointer returned %p\n", q);
+        },
+        msg(kAny))
+        << "size " << n;
+  }
+}
+
+TEST_F(Death, ReallocOfForeignPointer) {
+  EXPECT_HK_ABORT(
+      {
+        void* p = std::malloc(100);
+        mark(p);
+        void* q = hk_realloc(p, 200);
+        std::fprintf(stderr, "realloc of foreign pointer returned %p\n", q);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, FreeWildUnmappedPointer) {
+  // Not part of the abort contract, but it must not crash with SIGSEGV:
+  // freeing a wild pointer into unmapped memory still reports cleanly.
+  EXPECT_HK_ABORT(
+      {
+        void* p = reinterpret_cast<void*>(uintptr_t{0x10000000000});  // unmapped
+        mark(p);
+        hk_free(p);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, DoubleFreeCrossThread) {
+  // Allocated by a thread that has exited; freed twice elsewhere.
+  EXPECT_HK_ABORT(
+      {
+        void* p = nullptr;
+        std::thread t([&] { p = hk_malloc(64); });
+        t.join();
+        mark(p);
+        hk_free(p);
+        hk_free(p);
+      },
+      msg(kAny));
+  // Owner alive; another thread frees twice (remote free path).
+  EXPECT_HK_ABORT(
+      {
+        void* p = hk_malloc(64);
+        mark(p);
+        std::thread t([&] {
+          hk_free(p);
+          hk_free(p);
+        });
+        t.join();
+      },
+      msg(kAny));
+  // Freed remotely once, then by the owner again.
+  EXPECT_HK_ABORT(
+      {
+        void* p = hk_malloc(200);
+        mark(p);
+        std::thread t([&] { hk_free(p); });
+        t.join();
+        hk_free(p);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, DoubleFreeAligned) {
+  for (size_t a : {size_t{256}, size_t{65536}}) {
+    EXPECT_HK_ABORT(
+        {
+          void* p = hk_memalign(a, 100);
+          mark(p);
+          hk_free(p);
+          hk_free(p);
+        },
+        msg(kAny))
+        << "alignment " << a;
+  }
+}
+
+TEST_F(Death, DoubleFreeAfterCacheFlushAndCollect) {
+  // The first free has long left the thread cache (other classes churned,
+  // caches flushed, idle memory released) when the block is freed again.
+  EXPECT_HK_ABORT(
+      {
+        std::vector<void*> v;
+        for (int i = 0; i < 1000; ++i) v.push_back(hk_malloc(64));
+        void* p = v[500];
+        mark(p);
+        for (void* q : v) hk_free(q);
+        std::vector<void*> w;
+        for (int i = 0; i < 20000; ++i) w.push_back(hk_malloc(128));
+        for (void* q : w) hk_free(q);
+        hakmem_collect(1);
+        hk_free(p);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, DoubleFreeLargeAfterOtherLargeReuse) {
+  EXPECT_HK_ABORT(
+      {
+        void* p = hk_malloc(100000);
+        mark(p);
+        hk_free(p);
+        void* q = hk_malloc(50000);
+        if (q == p) hk_free(q);  // the cached mapping was reused: free it legitimately first
+        hk_free(p);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, FreeBeforeBlockStart) {
+  EXPECT_HK_ABORT(
+      {
+        char* p = static_cast<char*>(hk_malloc(64));
+        p = static_cast<char*>(hk_malloc(64));  // not the first block of its slab
+        mark(p - 8);
+        hk_free(p - 8);
+      },
+      msg(kAny));
+}
+
+TEST_F(Death, ReallocOfInteriorPointer) {
+  EXPECT_HK_ABORT(
+      {
+        char* p = static_cast<char*>(hk_malloc(64));
+        mark2(p + 16, p);
+        void* q = hk_realloc(p + 16, 100);
+        std::fprintf(stderr, "realloc of interior pointer returned %p\n", q);
+      },
+      msg(kAny));
+}
+
+// Control: the same sequences without the error must not abort, so the death
+// tests above cannot pass merely because every free aborts.
+TEST(DeathControl, ValidFreesDoNotAbort) {
+  for (size_t n : {size_t{16}, size_t{64}, size_t{1000}, size_t{32768}, size_t{100000}}) {
+    void* p = hk_malloc(n);
+    ASSERT_NE(p, nullptr);
+    hk_free(p);
+    void* q = hk_malloc(n);
+    q = hk_realloc(q, 2 * n);
+    hk_free(q);
+  }
+  void* p = hk_malloc(64);
+  hk_free(p);
+  void* a = hk_malloc(128);
+  void* b = hk_malloc(32);
+  hk_free(a);
+  hk_free(b);
+  SUCCEED();
+}
+
+}  // namespace

@@ -1,0 +1,346 @@
+// Multi-threaded behaviour: orphaned objects, cross-thread frees, thread churn, fork.
+#include <gtest/gtest.h>
+#include <hakmem.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include "test_util.h"
+
+using namespace hktest;
+
+namespace {
+
+struct Obj {
+  void* p;
+  size_t n;
+  uint64_t id;
+};
+
+size_t pick_size(std::mt19937_64& rng) {
+  unsigned r = rng() % 100;
+  if (r < 70) return 1 + rng() % 256;
+  if (r < 95) return 257 + rng() % 4000;
+  if (r < 99) return 4097 + rng() % 28000;
+  return 32769 + rng() % 100000;
+}
+
+TEST(Threads, ThreadExitsWithLiveObjectsFreedLaterElsewhere) {
+  constexpr int kObjs = 20000;
+  std::vector<Obj> objs(kObjs);
+  std::thread t([&] {
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < kObjs; ++i) {
+      size_t n = pick_size(rng);
+      void* p = hk_malloc(n);
+      ASSERT_NE(p, nullptr);
+      fill_sparse(p, n, i);
+      objs[i] = {p, n, static_cast<uint64_t>(i)};
+    }
+    // Free some locally so the exiting thread has partially used slabs.
+    for (int i = 0; i < kObjs; i += 5) {
+      hk_free(objs[i].p);
+      objs[i].p = nullptr;
+    }
+  });
+  t.join();
+  // The owner is gone. Allocate more from this thread meanwhile: the orphaned
+  // blocks must not be handed out while they are still live.
+  std::vector<Obj> mine;
+  for (int i = 0; i < 5000; ++i) {
+    size_t n = 16 + (i % 300);
+    void* p = hk_malloc(n);
+    ASSERT_NE(p, nullptr);
+    fill(p, n, 900000 + i);
+    mine.push_back({p, n, static_cast<uint64_t>(900000 + i)});
+  }
+  for (auto& o : objs)
+    if (o.p) ASSERT_EQ(check_sparse(o.p, o.n, o.id), SIZE_MAX) << "orphaned object " << o.id;
+  // Two other threads free the orphans (odd/even), the main thread frees its own.
+  auto freer = [&](int parity) {
+    for (int i = parity; i < kObjs; i += 2)
+      if (objs[i].p) {
+        EXPECT_EQ(check_sparse(objs[i].p, objs[i].n, objs[i].id), SIZE_MAX);
+        hk_free(objs[i].p);
+      }
+  };
+  std::thread a(freer, 0), b(freer, 1);
+  a.join();
+  b.join();
+  for (auto& o : mine) {
+    ASSERT_EQ(check(o.p, o.n, o.id), SIZE_MAX);
+    hk_free(o.p);
+  }
+  // Memory is usable again from new threads.
+  std::thread c([] {
+    std::vector<void*> v;
+    for (int i = 0; i < 20000; ++i) {
+      void* p = hk_malloc(64);
+      ASSERT_NE(p, nullptr);
+      std::memset(p, i & 0xff, 64);
+      v.push_back(p);
+    }
+    for (void* p : v) hk_free(p);
+  });
+  c.join();
+}
+
+// A bounded MPSC queue per thread.
+struct Queue {
+  std::mutex m;
+  std::condition_variable cv;
+  std::deque<Obj> q;
+  void push(Obj o) {
+    {
+      std::lock_guard<std::mutex> g(m);
+      q.push_back(o);
+    }
+    cv.notify_one();
+  }
+  bool try_pop(Obj& o) {
+    std::lock_guard<std::mutex> g(m);
+    if (q.empty()) return false;
+    o = q.front();
+    q.pop_front();
+    return true;
+  }
+};
+
+TEST(Threads, CrossThreadExchangeUnderContention) {
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 60000;
+  Queue queues[kThreads];
+  std::atomic<int> producers_done{0};
+  std::atomic<long> freed{0}, bad{0};
+  auto worker = [&](int me) {
+    std::mt19937_64 rng(100 + me);
+    Obj o;
+    for (int i = 0; i < kPerThread; ++i) {
+      size_t n = pick_size(rng);
+      void* p = (i % 13 == 0) ? hk_calloc(1, n) : hk_malloc(n);
+      if (!p) { bad++; continue; }
+      if (i % 13 == 0 && first_nonzero(p, n) != SIZE_MAX) bad++;
+      uint64_t id = (uint64_t(me) << 32) | i;
+      fill_sparse(p, n, id);
+      int to = (me + 1 + rng() % (kThreads - 1)) % kThreads;
+      queues[to].push({p, n, id});
+      // Drain some of the inbound queue, free after checking.
+      for (int k = 0; k < 2 && queues[me].try_pop(o); ++k) {
+        if (check_sparse(o.p, o.n, o.id) != SIZE_MAX) bad++;
+        hk_free(o.p);
+        freed++;
+      }
+    }
+    producers_done++;
+    while (true) {
+      if (queues[me].try_pop(o)) {
+        if (check_sparse(o.p, o.n, o.id) != SIZE_MAX) bad++;
+        hk_free(o.p);
+        freed++;
+      } else if (producers_done.load() == kThreads) {
+        if (!queues[me].try_pop(o)) break;
+        if (check_sparse(o.p, o.n, o.id) != SIZE_MAX) bad++;
+        hk_free(o.p);
+        freed++;
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int i = 0; i < kThreads; ++i) ts.emplace_back(worker, i);
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(bad.load(), 0);
+  EXPECT_EQ(freed.load(), long(kThreads) * kPerThread);
+}
+
+TEST(Threads, ManyShortLivedThreadsDoNotLeak) {
+  // Threads that allocate, pass a few objects on, free the rest, and exit.
+  // Memory mapped must not grow with the number of threads that have lived.
+  std::mutex m;
+  std::vector<Obj> handed;
+  auto run_batch = [&](int first, int count) {
+    for (int base = first; base < first + count; base += 8) {
+      std::vector<std::thread> ts;
+      for (int k = 0; k < 8; ++k)
+        ts.emplace_back([&, id = base + k] {
+          std::mt19937_64 rng(id);
+          std::vector<Obj> v;
+          for (int i = 0; i < 200; ++i) {
+            size_t n = 16 + rng() % 2000;
+            void* p = hk_malloc(n);
+            ASSERT_NE(p, nullptr);
+            uint64_t oid = uint64_t(id) * 1000 + i;
+            fill(p, n, oid);
+            v.push_back({p, n, oid});
+          }
+          std::lock_guard<std::mutex> g(m);
+          for (size_t i = 0; i < v.size(); ++i) {
+            if (i % 50 == 0) handed.push_back(v[i]);
+            else hk_free(v[i].p);
+          }
+        });
+      for (auto& t : ts) t.join();
+    }
+    // Free what was handed on, from the main thread.
+    for (auto& o : handed) {
+      ASSERT_EQ(check(o.p, o.n, o.id), SIZE_MAX);
+      hk_free(o.p);
+    }
+    handed.clear();
+  };
+  run_batch(0, 96);
+  hakmem_collect(0);
+  hakmem_stats_t s1{};
+  ASSERT_EQ(hakmem_stats(&s1), 0);
+  run_batch(96, 800);
+  hakmem_collect(0);
+  hakmem_stats_t s2{};
+  ASSERT_EQ(hakmem_stats(&s2), 0);
+  // 800 more threads, each touching ~10 size classes. A per-thread leak of
+  // even one 64 KiB slab per thread would add 50 MiB.
+  size_t slack = 16u << 20;
+  EXPECT_LE(s2.superslab_bytes_mapped, s1.superslab_bytes_mapped * 2 + slack)
+      << "SuperSlab memory grew from " << s1.superslab_bytes_mapped << " to " << s2.superslab_bytes_mapped
+      << " over 800 short-lived threads";
+  // Allocator-owned memory only: process RSS also counts thread stacks and,
+  // under the asan preset, the sanitizer's quarantine.
+  EXPECT_LE(s2.slab_bytes_committed, s1.slab_bytes_committed + slack)
+      << "committed slab memory grew from " << s1.slab_bytes_committed << " to " << s2.slab_bytes_committed;
+  EXPECT_LE(s2.metadata_bytes, s1.metadata_bytes * 2 + (1u << 20))
+      << "metadata grew from " << s1.metadata_bytes << " to " << s2.metadata_bytes
+      << " over 800 short-lived threads (per-thread heaps not reused?)";
+  std::fprintf(stderr, "after 96 threads: mapped %zu committed %zu metadata %zu; after 896: %zu %zu %zu\n",
+               s1.superslab_bytes_mapped, s1.slab_bytes_committed, s1.metadata_bytes, s2.superslab_bytes_mapped,
+               s2.slab_bytes_committed, s2.metadata_bytes);
+}
+
+TEST(Threads, ForkWhileOtherThreadsAllocate) {
+  std::atomic<bool> stop{false};
+  std::atomic<long> ops{0};
+  std::vector<std::thread> ts;
+  // Slot arrays are static (not on the glibc heap): in a forked child the
+  // threads are gone, and LeakSanitizer (asan preset) would report a vector
+  // owned by a vanished thread as leaked at exit(0).
+  static void* slots[3][256];
+  std::memset(slots, 0, sizeof slots);
+  for (int t = 0; t < 3; ++t)
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(t);
+      void* (&v)[256] = slots[t];
+      while (!stop.load(std::memory_order_relaxed)) {
+        size_t i = rng() % 256;
+        if (v[i]) hk_free(v[i]);
+        v[i] = hk_malloc(pick_size(rng));
+        ops++;
+      }
+      for (void* p : v) hk_free(p);
+    });
+  while (ops.load() < 10000) std::this_thread::yield();
+
+  int failures = 0;
+  for (int round = 0; round < 30; ++round) {
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      // Child: only this thread exists; the allocator must be usable.
+      std::vector<Obj> v;
+      for (int i = 0; i < 2000; ++i) {
+        size_t n = (i % 100 == 0) ? 100000 : 1 + (i * 37) % 3000;
+        void* p = (i % 3) ? hk_malloc(n) : hk_calloc(1, n);
+        if (!p) _exit(2);
+        if (i % 3 == 0 && first_nonzero(p, n) != SIZE_MAX) _exit(3);
+        fill_sparse(p, n, i);
+        v.push_back({p, n, uint64_t(i)});
+      }
+      for (auto& o : v) {
+        if (check_sparse(o.p, o.n, o.id) != SIZE_MAX) _exit(4);
+        hk_free(o.p);
+      }
+      std::thread th([] {
+        void* p = hk_malloc(1000);
+        hk_free(p);
+      });
+      th.join();
+      hakmem_collect(1);
+      exit(0);
+    }
+    // Parent: wait with a timeout so a deadlocked child fails instead of hanging.
+    int status = 0;
+    pid_t r = 0;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while ((r = waitpid(pid, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    if (r == 0) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << "fork round " << round << ": child hung (deadlock in the allocator?)";
+      ++failures;
+      break;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+      ADD_FAILURE() << "fork round " << round << ": child status " << status
+                    << (WIFSIGNALED(status) ? " signal " + std::to_string(WTERMSIG(status))
+                                            : " exit " + std::to_string(WEXITSTATUS(status)));
+      ++failures;
+    }
+  }
+  stop = true;
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(failures, 0);
+  // Parent allocator still fine after the forks.
+  void* p = hk_malloc(5000);
+  ASSERT_NE(p, nullptr);
+  fill(p, 5000, 1);
+  EXPECT_EQ(check(p, 5000, 1), SIZE_MAX);
+  hk_free(p);
+}
+
+TEST(Threads, CollectConcurrentWithAllocation) {
+  std::atomic<bool> stop{false};
+  std::atomic<long> bad{0};
+  std::vector<std::thread> ts;
+  for (int t = 0; t < 2; ++t)
+    ts.emplace_back([&, t] {
+      std::mt19937_64 rng(50 + t);
+      std::vector<Obj> v(512, Obj{nullptr, 0, 0});
+      uint64_t id = uint64_t(t) << 40;
+      for (int i = 0; i < 150000; ++i) {
+        Obj& o = v[rng() % v.size()];
+        if (o.p) {
+          if (check_sparse(o.p, o.n, o.id) != SIZE_MAX) bad++;
+          hk_free(o.p);
+        }
+        o.n = pick_size(rng);
+        o.p = hk_malloc(o.n);
+        o.id = ++id;
+        fill_sparse(o.p, o.n, o.id);
+      }
+      for (auto& o : v) {
+        if (check_sparse(o.p, o.n, o.id) != SIZE_MAX) bad++;
+        hk_free(o.p);
+      }
+    });
+  std::thread collector([&] {
+    int i = 0;
+    while (!stop.load()) {
+      hakmem_collect(i++ & 1);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  for (auto& t : ts) t.join();
+  stop = true;
+  collector.join();
+  EXPECT_EQ(bad.load(), 0);
+}
+
+}  // namespace

@@ -1,0 +1,14 @@
+# Sourced by the preload test scripts.
+# run_preloaded LIB cmd...: run cmd with LD_PRELOAD=LIB (and nothing else preloaded).
+run_preloaded() {
+  local lib=$1
+  shift
+  LD_PRELOAD="$lib" "$@"
+}
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+need_lib() {
+  [[ -f "$1" ]] || fail "library '$1' does not exist"
+}

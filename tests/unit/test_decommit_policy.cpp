@@ -1,0 +1,152 @@
+// The decommit policy, driven by a fake clock.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "decommit/policy.h"
+
+using namespace hakmem;
+
+namespace {
+
+constexpr DecommitConfig cfg(DecommitMode m, uint64_t delay, uint64_t esc) {
+  DecommitConfig c;
+  c.mode = m;
+  c.delay_ms = delay;
+  c.escalate_ms = esc;
+  return c;
+}
+
+// Step a span through time in 1 ms ticks; record when each action happens.
+struct Timeline {
+  uint64_t free_at = UINT64_MAX, dontneed_at = UINT64_MAX;
+  SpanState final_state = SpanState::Committed;
+  int actions = 0;
+};
+Timeline simulate(const DecommitConfig& c, uint64_t idle_since, uint64_t until, bool over_budget = false) {
+  Timeline t;
+  SpanState s = SpanState::Committed;
+  for (uint64_t now = idle_since; now <= until; ++now) {
+    DecommitAction a = decide(c, s, idle_since, now, over_budget);
+    if (a == DecommitAction::Free) t.free_at = std::min(t.free_at, now);
+    if (a == DecommitAction::DontNeed) t.dontneed_at = std::min(t.dontneed_at, now);
+    if (a != DecommitAction::None) ++t.actions;
+    s = after(s, a);
+  }
+  t.final_state = s;
+  return t;
+}
+
+TEST(Policy, OffNeverReleases) {
+  auto c = cfg(DecommitMode::Off, 0, 0);
+  for (auto st : {SpanState::Committed, SpanState::LazyFree})
+    for (uint64_t now : {0ull, 1ull, 1000000ull}) {
+      EXPECT_EQ(decide(c, st, 0, now, false), DecommitAction::None);
+      EXPECT_EQ(decide(c, st, 0, now, true), DecommitAction::None) << "Off must win over the budget";
+    }
+  EXPECT_EQ(next_deadline(c, SpanState::Committed, 5), UINT64_MAX);
+}
+
+TEST(Policy, FreeThenEscalateToDontNeed) {
+  auto c = cfg(DecommitMode::Free, 200, 1000);
+  Timeline t = simulate(c, 5000, 8000);
+  EXPECT_EQ(t.free_at, 5200u);
+  EXPECT_EQ(t.dontneed_at, 6200u);
+  EXPECT_EQ(t.actions, 2) << "each stage must happen exactly once";
+  EXPECT_EQ(t.final_state, SpanState::Released);
+}
+
+TEST(Policy, DontNeedModeSkipsFree) {
+  auto c = cfg(DecommitMode::DontNeed, 50, 1000);
+  Timeline t = simulate(c, 100, 3000);
+  EXPECT_EQ(t.free_at, UINT64_MAX);
+  EXPECT_EQ(t.dontneed_at, 150u);
+  EXPECT_EQ(t.actions, 1);
+  EXPECT_EQ(t.final_state, SpanState::Released);
+}
+
+TEST(Policy, NothingBeforeDelay) {
+  auto c = cfg(DecommitMode::Free, 200, 100);
+  for (uint64_t now = 1000; now < 1200; ++now)
+    ASSERT_EQ(decide(c, SpanState::Committed, 1000, now, false), DecommitAction::None) << now;
+  EXPECT_EQ(decide(c, SpanState::Committed, 1000, 1200, false), DecommitAction::Free);
+  for (uint64_t now = 1200; now < 1300; ++now)
+    ASSERT_EQ(decide(c, SpanState::LazyFree, 1000, now, false), DecommitAction::None) << now;
+  EXPECT_EQ(decide(c, SpanState::LazyFree, 1000, 1300, false), DecommitAction::DontNeed);
+}
+
+TEST(Policy, ZeroDelayReleasesImmediately) {
+  auto c = cfg(DecommitMode::Free, 0, 0);
+  EXPECT_EQ(decide(c, SpanState::Committed, 77, 77, false), DecommitAction::Free);
+  EXPECT_EQ(decide(c, SpanState::LazyFree, 77, 77, false), DecommitAction::DontNeed);
+}
+
+TEST(Policy, ReleasedIsTerminal) {
+  for (auto m : {DecommitMode::Free, DecommitMode::DontNeed}) {
+    auto c = cfg(m, 0, 0);
+    EXPECT_EQ(decide(c, SpanState::Released, 0, 1u << 30, false), DecommitAction::None);
+    EXPECT_EQ(decide(c, SpanState::Released, 0, 1u << 30, true), DecommitAction::None);
+    EXPECT_EQ(next_deadline(c, SpanState::Released, 0), UINT64_MAX);
+  }
+}
+
+TEST(Policy, OverBudgetReleasesAtOnceWithDontNeed) {
+  auto c = cfg(DecommitMode::Free, 10000, 10000);
+  EXPECT_EQ(decide(c, SpanState::Committed, 500, 500, true), DecommitAction::DontNeed);
+  EXPECT_EQ(decide(c, SpanState::LazyFree, 500, 501, true), DecommitAction::DontNeed);
+  Timeline t = simulate(c, 0, 10, true);
+  EXPECT_EQ(t.dontneed_at, 0u);
+  EXPECT_EQ(t.actions, 1);
+}
+
+TEST(Policy, ClockGoingBackwardsCountsAsNotIdle) {
+  auto c = cfg(DecommitMode::Free, 100, 100);
+  EXPECT_EQ(decide(c, SpanState::Committed, 1000, 10, false), DecommitAction::None);
+  EXPECT_EQ(decide(c, SpanState::LazyFree, 1000, 10, false), DecommitAction::None);
+}
+
+TEST(Policy, DeadlineAgreesWithDecide) {
+  // For every state and config: nothing before the deadline, an action at it.
+  for (auto m : {DecommitMode::Free, DecommitMode::DontNeed})
+    for (uint64_t delay : {0u, 1u, 37u, 200u})
+      for (uint64_t esc : {0u, 5u, 1000u})
+        for (auto st : {SpanState::Committed, SpanState::LazyFree}) {
+          if (m == DecommitMode::DontNeed && st == SpanState::LazyFree) continue;
+          auto c = cfg(m, delay, esc);
+          uint64_t since = 12345;
+          uint64_t d = next_deadline(c, st, since);
+          ASSERT_NE(d, UINT64_MAX);
+          if (d > since)
+            EXPECT_EQ(decide(c, st, since, d - 1, false), DecommitAction::None)
+                << "action before the deadline: delay " << delay << " esc " << esc;
+          EXPECT_NE(decide(c, st, since, d, false), DecommitAction::None)
+              << "no action at the deadline: delay " << delay << " esc " << esc;
+        }
+}
+
+TEST(Policy, AfterTransitions) {
+  EXPECT_EQ(after(SpanState::Committed, DecommitAction::None), SpanState::Committed);
+  EXPECT_EQ(after(SpanState::Committed, DecommitAction::Free), SpanState::LazyFree);
+  EXPECT_EQ(after(SpanState::Committed, DecommitAction::DontNeed), SpanState::Released);
+  EXPECT_EQ(after(SpanState::LazyFree, DecommitAction::None), SpanState::LazyFree);
+  EXPECT_EQ(after(SpanState::LazyFree, DecommitAction::DontNeed), SpanState::Released);
+  EXPECT_EQ(after(SpanState::Released, DecommitAction::None), SpanState::Released);
+}
+
+TEST(Policy, Budget) {
+  EXPECT_FALSE(over_budget(size_t{1} << 40, 0)) << "target 0 means no budget";
+  EXPECT_FALSE(over_budget(100, 100));
+  EXPECT_TRUE(over_budget(101, 100));
+  EXPECT_FALSE(over_budget(99, 100));
+}
+
+TEST(Policy, UsableInConstantExpressions) {
+  constexpr auto c = cfg(DecommitMode::Free, 10, 20);
+  static_assert(decide(c, SpanState::Committed, 0, 10, false) == DecommitAction::Free);
+  static_assert(decide(c, SpanState::LazyFree, 0, 29, false) == DecommitAction::None);
+  static_assert(decide(c, SpanState::LazyFree, 0, 30, false) == DecommitAction::DontNeed);
+  SUCCEED();
+}
+
+}  // namespace

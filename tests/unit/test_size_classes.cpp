@@ -1,0 +1,65 @@
+// Size-class table and the O(1) lookup, checked exhaustively.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "core/size_classes.h"
+
+using namespace hakmem;
+
+namespace {
+
+TEST(SizeClasses, TableShape) {
+  EXPECT_EQ(kMaxSmallSize, 32768u);
+  EXPECT_EQ(kClassSize[0], 16u);
+  EXPECT_EQ(kClassSize[kNumClasses - 1], kMaxSmallSize);
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    EXPECT_EQ(kClassSize[c] % 16, 0u) << "class " << c << " size " << kClassSize[c];
+    if (c) EXPECT_GT(kClassSize[c], kClassSize[c - 1]) << "class " << c;
+  }
+}
+
+TEST(SizeClasses, FineClassesStep16UpTo256) {
+  unsigned c = 0;
+  for (size_t s = 16; s <= 256; s += 16, ++c) EXPECT_EQ(kClassSize[c], s) << "class " << c;
+}
+
+TEST(SizeClasses, FourClassesPerDoublingAbove256) {
+  // Reconstruct the expected table from the spec and compare all of it.
+  std::vector<size_t> want;
+  for (size_t s = 16; s <= 256; s += 16) want.push_back(s);
+  for (size_t base = 256; base < 32768; base *= 2)
+    for (size_t q = 1; q <= 4; ++q) want.push_back(base + q * base / 4);
+  ASSERT_EQ(want.size(), size_t{kNumClasses});
+  for (unsigned c = 0; c < kNumClasses; ++c) EXPECT_EQ(kClassSize[c], want[c]) << "class " << c;
+}
+
+TEST(SizeClasses, LookupIsSmallestFittingClassForEverySize) {
+  for (size_t n = 0; n <= kMaxSmallSize; ++n) {
+    unsigned c = size_to_class(n);
+    ASSERT_LT(c, kNumClasses) << "n=" << n;
+    ASSERT_GE(kClassSize[c], n) << "n=" << n << " class " << c << " too small";
+    if (c > 0) ASSERT_LT(kClassSize[c - 1], n) << "n=" << n << " class " << c << " not the smallest";
+  }
+  EXPECT_EQ(size_to_class(0), 0u);
+  EXPECT_EQ(size_to_class(1), 0u);
+  EXPECT_EQ(size_to_class(16), 0u);
+  EXPECT_EQ(size_to_class(17), 1u);
+  EXPECT_EQ(size_to_class(kMaxSmallSize), kNumClasses - 1);
+}
+
+TEST(SizeClasses, WasteBounds) {
+  for (size_t n = 1; n <= kMaxSmallSize; ++n) {
+    size_t s = kClassSize[size_to_class(n)];
+    if (n <= 256) ASSERT_LE(s - n, 15u) << n;
+    else ASSERT_LE((s - n) * 4, n) << n;  // at most 25%
+  }
+}
+
+TEST(SizeClasses, ClassSizeAccessorMatchesTable) {
+  for (unsigned c = 0; c < kNumClasses; ++c) EXPECT_EQ(class_size(c), size_t{kClassSize[c]});
+  static_assert(class_size(0) == 16);
+}
+
+}  // namespace
