@@ -843,21 +843,35 @@ SmallStats small_stats() {
     LockGuard g(p.lock);
     // Objects freed into the slabs of exited threads are not live.
     pool_sweep_orphans_locked(p, now);
+    SmallStats::PerClass& pc = st.per_class[c];
     for (SuperSlab* ss = p.superslabs; ss; ss = ss->next) {
-      st.superslabs++;
-      st.ss_bytes += g_rt.ss_size;
+      pc.superslabs++;
       st.metadata += ss->header_bytes;
       for (uint32_t i = 0; i < ss->fresh_next; ++i) {
         SlabMeta* s = &ss->slabs[i];
         uint32_t used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);
         uint32_t carved = __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
-        st.live_bytes += size_t{used} * ss->obj_size;
-        size_t touched = size_t{carved} * ss->obj_size;
-        if (s->list == SlabList::PoolEmpty && s->span == SpanState::LazyFree) st.lazyfree += kSlabSize;
-        else if (s->list == SlabList::PoolEmpty && s->span == SpanState::Released) st.dontneed += kSlabSize;
-        else st.committed += (touched + 4095) & ~size_t{4095};
+        pc.live_bytes += size_t{used} * ss->obj_size;
+        size_t touched = (size_t{carved} * ss->obj_size + 4095) & ~size_t{4095};
+        size_t parked = static_cast<size_t>(__builtin_popcount(s->released_pages)) * os::kPageSize;
+        size_t lazy_parked = static_cast<size_t>(__builtin_popcount(s->lazy_pages)) * os::kPageSize;
+        if (s->list == SlabList::PoolEmpty && s->span == SpanState::LazyFree) {
+          pc.lazyfree += kSlabSize;
+        } else if (s->list == SlabList::PoolEmpty && s->span == SpanState::Released) {
+          pc.dontneed += kSlabSize;
+        } else {
+          pc.committed += touched > parked ? touched - parked : 0;
+          pc.lazyfree += lazy_parked;
+          pc.dontneed += parked - lazy_parked;
+        }
       }
     }
+    st.superslabs += pc.superslabs;
+    st.ss_bytes += pc.superslabs * g_rt.ss_size;
+    st.live_bytes += pc.live_bytes;
+    st.committed += pc.committed;
+    st.lazyfree += pc.lazyfree;
+    st.dontneed += pc.dontneed;
   }
   LockGuard g(g_heap_lock);
   for (ThreadHeap* h = g_all_heaps; h; h = h->next_all) {

@@ -136,6 +136,9 @@ void heap_key_create();
 struct SmallStats {
   size_t live_bytes = 0, tcache_bytes = 0, superslabs = 0, ss_bytes = 0;
   size_t committed = 0, lazyfree = 0, dontneed = 0, metadata = 0;
+  struct PerClass {
+    size_t superslabs = 0, live_bytes = 0, committed = 0, lazyfree = 0, dontneed = 0;
+  } per_class[kNumClasses];
 };
 SmallStats small_stats();
 

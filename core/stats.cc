@@ -1,4 +1,5 @@
 // HAKMEM_STATS=1: options as used and an RSS breakdown at exit.
+#include "core/heap.h"
 #include "core/platform.h"
 #include "core/runtime.h"
 #include "hakmem.h"
@@ -48,6 +49,18 @@ extern "C" void hakmem_print_stats(int fd) {
   row(fd, "anonymous_minus_lazyfree", anon);
   row(fd, "allocator_committed", ours);
   row(fd, "anonymous_outside_allocator", anon > ours ? anon - ours : 0);
+  Line ch;
+  ch.str("hakmem: per class: size superslabs handed_out(incl. caches) committed lazyfree dontneed (KiB)\n");
+  ch.write(fd);
+  hakmem::SmallStats small = hakmem::small_stats();
+  for (unsigned c = 0; c < hakmem::kNumClasses; ++c) {
+    const auto& pc = small.per_class[c];
+    if (!pc.superslabs) continue;
+    Line l;
+    l.str("hakmem:   ").num(hakmem::class_size(c)).chr(' ').num(pc.superslabs).chr(' ').num(pc.live_bytes / 1024)
+        .chr(' ').num(pc.committed / 1024).chr(' ').num(pc.lazyfree / 1024).chr(' ').num(pc.dontneed / 1024).chr('\n');
+    l.write(fd);
+  }
   count(fd, "mmap_calls", s.mmap_calls);
   count(fd, "munmap_calls", s.munmap_calls);
   count(fd, "madvise_free_calls", s.madvise_free_calls);
