@@ -280,7 +280,7 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
   LockGuard g(p.lock);
   SlabMeta* s = list_pop_back(p.orphans);
   if (s) {
-    s->owner.store(h, std::memory_order_relaxed);
+    s->owner.store(h, std::memory_order_release);  // publishes the heap to remote freers
     slab_collect_remote(s);
     return s;
   }
@@ -303,7 +303,7 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
     s = pool_take_fresh(p);
   }
   s->span = SpanState::Committed;
-  s->owner.store(h, std::memory_order_relaxed);
+  s->owner.store(h, std::memory_order_release);  // publishes the heap to remote freers
   return s;
 }
 
@@ -609,7 +609,7 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
   f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
   // Read the owner before publishing: once f is on the list the slab may be
   // collected, emptied and released by its owner at any moment.
-  ThreadHeap* owner = s->owner.load(std::memory_order_relaxed);
+  ThreadHeap* owner = s->owner.load(std::memory_order_acquire);  // pairs with pool_acquire
   FreeNode* head = s->remote.load(std::memory_order_relaxed);
   do {
     f->next = head;
