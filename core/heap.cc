@@ -75,7 +75,7 @@ void note_deadline(uint64_t t) {
 void background_wake();
 
 // Object area of a slab, page aligned: what the decommit mechanism releases.
-void slab_release_range(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
+void slab_object_area(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
   char* b = ss->obj_begin(s);
   char* e = ss->slab_base(s) + kSlabSize;
   *begin = b;
@@ -108,8 +108,13 @@ inline uint32_t pages_mask(unsigned first, unsigned last) {
 }
 
 uint64_t object_of(SuperSlab* ss, const SlabMeta* s, const void* p) {
-  uint64_t off = reinterpret_cast<uintptr_t>(p) - reinterpret_cast<uintptr_t>(ss) - s->start;
-  return object_index(off, s->recip);
+  return object_index(object_offset(ss, s, reinterpret_cast<uintptr_t>(p)), s->recip);
+}
+
+// Gives a range back to the OS the way the policy decided.
+void release_range(char* p, size_t len, DecommitAction how) {
+  if (how == DecommitAction::Free) os::advise_free(p, len);
+  else os::advise_dontneed(p, len);
 }
 
 void advise_pages(SuperSlab* ss, SlabMeta* s, uint32_t mask, DecommitAction how) {
@@ -121,8 +126,7 @@ void advise_pages(SuperSlab* ss, SlabMeta* s, uint32_t mask, DecommitAction how)
     }
     unsigned j = i;
     while (j < kMaxSlabPages && (mask >> j & 1)) ++j;
-    if (how == DecommitAction::Free) os::advise_free(base + size_t{i} * os::kPageSize, size_t{j - i} * os::kPageSize);
-    else os::advise_dontneed(base + size_t{i} * os::kPageSize, size_t{j - i} * os::kPageSize);
+    release_range(base + size_t{i} * os::kPageSize, size_t{j - i} * os::kPageSize, how);
     i = j;
   }
 }
@@ -741,9 +745,8 @@ uint64_t pool_decommit_locked(ClassPool& p, uint64_t now, bool over_budget) {
       SuperSlab* ss = superslab_of_slab(s);
       char* b;
       size_t len;
-      slab_release_range(ss, s, &b, &len);
-      if (a == DecommitAction::Free) os::advise_free(b, len);
-      else os::advise_dontneed(b, len);
+      slab_object_area(ss, s, &b, &len);
+      release_range(b, len, a);
       // The free list lived in the released memory: the slab starts afresh.
       slab_reset_fresh(s);
       s->span = after(s->span, a);

@@ -91,7 +91,7 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
   SlabMeta* s = ss->slab_of(a);
   // off is below kSlabSize, or wraps to a huge value for a pointer into the
   // header: idx * obj_size (< 2^31) then cannot equal it.
-  uint64_t off = a - reinterpret_cast<uintptr_t>(ss) - s->start;
+  uint64_t off = object_offset(ss, s, a);
   uint64_t idx = object_index(off, s->recip);
   if (__builtin_expect(idx * s->obj_size != off || idx >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED), 0))
     report_bad_pointer(p, op);

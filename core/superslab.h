@@ -84,6 +84,11 @@ constexpr size_t superslab_header_bytes(size_t slab_count) {
 // Index of the object at byte offset off (< kSlabSize) from the slab's first object.
 [[gnu::always_inline]] inline uint64_t object_index(uint64_t off, uint64_t recip) { return (off * recip) >> 48; }
 
+// Byte offset of address a from the first object of slab s.
+[[gnu::always_inline]] inline uint64_t object_offset(const SuperSlab* ss, const SlabMeta* s, uintptr_t a) {
+  return a - reinterpret_cast<uintptr_t>(ss) - s->start;
+}
+
 static_assert(sizeof(SlabMeta) == 128, "slab metadata: two cache lines, indexed by shift");
 
 }  // namespace hakmem
