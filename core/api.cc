@@ -60,6 +60,8 @@ void fork_child() {
 }
 
 [[gnu::always_inline]] inline void* alloc(size_t n) {
+  // The finely spaced sizes first: one compare and a table load.
+  if (__builtin_expect(n <= kLookupMax, 1)) return small_alloc_at(tc_offset_lookup(n));
   if (__builtin_expect(n <= kMaxSmallSize, 1)) return small_alloc(size_to_class(n));
   return alloc_large(n, 0, false);
 }
@@ -76,7 +78,11 @@ void* alloc_aligned(size_t align, size_t n) {
   return alloc_large(n, align, false);
 }
 
-[[gnu::noinline]] void free_large_or_die(void* p) {
+// free() of anything but an arena SuperSlab's object: NULL, a SuperSlab
+// mapped on its own, a large block, or a bad pointer.
+[[gnu::noinline]] void free_outside_arena(void* p) {
+  if (!p) return;
+  if (SlabMeta* s = slab_of(p)) return small_free(s, p);
   if (large::free(p)) return;
   os::Line l;
   l.str("hakmem: free(): invalid pointer or double free of ").hex(reinterpret_cast<uintptr_t>(p))
@@ -89,9 +95,9 @@ bool mul_overflows(size_t a, size_t b, size_t* out) { return __builtin_mul_overf
 
 // Usable size of a pointer hakmem handed out; aborts on a foreign pointer.
 size_t usable_or_die(const void* p, const char* op) {
-  if (SuperSlab* ss = superslab_of(p)) {
-    checked_slab(ss, p, op);
-    return ss->obj_size;
+  if (SlabMeta* s = slab_of(p)) {
+    check_object(s, p, op);
+    return s->obj_size;
   }
   size_t n = large::usable_size(p);
   if (!n) report_bad_pointer(p, op);
@@ -121,6 +127,7 @@ void init_slow() {
   // reached, not after the delay: unless set, the budget is 3/4 of the limit.
   if (o.lean && o.target_auto) g_rt.target_bytes = os::cgroup_memory_limit() / 4 * 3;
   g_rt.guard_key = make_guard_key();
+  arena::init(o.arena_size, o.ss_size);
   heap_key_create();
   // Fork handlers go in before any other thread can use the pools, so a
   // fork can never copy a pool lock held by another thread.
@@ -140,8 +147,9 @@ extern "C" {
 void* hk_malloc(size_t n) { return alloc(n); }
 
 void hk_free(void* p) {
-  if (SuperSlab* ss = superslab_of(p)) return small_free(ss, p);
-  if (p) free_large_or_die(p);
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (__builtin_expect(arena::contains(a), 1)) return small_free(arena::slab_of(a), p);
+  free_outside_arena(p);
 }
 
 void* hk_calloc(size_t count, size_t size) {
@@ -270,6 +278,8 @@ int hakmem_stats(hakmem_stats_t* out) {
   out->munmap_calls = os::g_counters.munmap_calls.load();
   out->madvise_free_calls = os::g_counters.madvise_free_calls.load();
   out->madvise_dontneed_calls = os::g_counters.madvise_dontneed_calls.load();
+  out->arena_bytes = g_rt.arena_size;
+  out->arena_superslabs = arena::slots_in_use();
   return 0;
 }
 

@@ -9,6 +9,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/arena.h"
 #include "core/large.h"
 #include "core/lock.h"
 #include "core/platform.h"
@@ -47,9 +48,7 @@ SlabMeta* list_pop_back(SlabListHead& l) {
   return s;
 }
 
-SuperSlab* superslab_of_slab(SlabMeta* s) {
-  return reinterpret_cast<SuperSlab*>(reinterpret_cast<uintptr_t>(s) & g_rt.ss_mask);
-}
+SuperSlab* superslab_of_slab(SlabMeta* s) { return reinterpret_cast<SuperSlab*>(s->obj_addr & g_rt.ss_mask); }
 
 // ---------------------------------------------------------------------------
 // Per-class pools: SuperSlabs of the class, empty slabs, orphaned slabs.
@@ -85,7 +84,7 @@ void slab_object_area(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
 void slab_reset_fresh(SlabMeta* s) {
   s->free = nullptr;
   s->free_count = 0;
-  __atomic_store_n(&s->carved, 0, __ATOMIC_RELAXED);  // read by checked_slab in other threads
+  __atomic_store_n(&s->carved, 0, __ATOMIC_RELAXED);  // read by free() in other threads
   s->released_pages = 0;
   s->lazy_pages = 0;
 }
@@ -107,8 +106,8 @@ inline uint32_t pages_mask(unsigned first, unsigned last) {
   return static_cast<uint32_t>(((uint64_t{1} << (last + 1)) - 1) & ~((uint64_t{1} << first) - 1));
 }
 
-uint64_t object_of(SuperSlab* ss, const SlabMeta* s, const void* p) {
-  return object_index(object_offset(ss, s, reinterpret_cast<uintptr_t>(p)), s->recip);
+uint64_t object_of(const SlabMeta* s, const void* p) {
+  return object_index(object_offset(s, reinterpret_cast<uintptr_t>(p)), s->recip);
 }
 
 // Gives a range back to the OS the way the policy decided.
@@ -146,7 +145,7 @@ void slab_release_free_pages(SuperSlab* ss, SlabMeta* s, DecommitAction how) {
     for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) total[p]++;
   }
   for (FreeNode* f = s->free; f; f = f->next) {
-    object_pages(s, object_of(ss, s, f), &first, &last);
+    object_pages(s, object_of(s, f), &first, &last);
     for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) free_objs[p]++;
   }
   uint32_t mask = 0;
@@ -156,7 +155,7 @@ void slab_release_free_pages(SuperSlab* ss, SlabMeta* s, DecommitAction how) {
   uint32_t parked = s->released_pages | mask;
   FreeNode** link = &s->free;
   while (FreeNode* f = *link) {
-    object_pages(s, object_of(ss, s, f), &first, &last);
+    object_pages(s, object_of(s, f), &first, &last);
     if (pages_mask(first, last) & parked) {
       *link = f->next;
       s->free_count--;
@@ -188,11 +187,15 @@ void slab_reclaim_pages(SlabMeta* s, SuperSlab* ss) {
 
 SuperSlab* superslab_new(unsigned c) {
   size_t size = g_rt.ss_size;
-  auto* ss = static_cast<SuperSlab*>(os::map_aligned(size, size));
+  auto* ss = static_cast<SuperSlab*>(arena::take());
+  bool own_mapping = !ss;
+  if (own_mapping) ss = static_cast<SuperSlab*>(os::map_aligned(size, size));
   if (!ss) return nullptr;
   if (g_rt.opt.lean) os::advise_nohugepage(ss, size);
   size_t slabs = size >> kSlabShift;
-  size_t header = superslab_header_bytes(slabs);
+  size_t header = superslab_header_bytes(slabs, own_mapping);
+  ss->slabs = own_mapping ? reinterpret_cast<SlabMeta*>(reinterpret_cast<char*>(ss) + kInlineSlabsOffset)
+                          : arena::slab_of(reinterpret_cast<uintptr_t>(ss));
   ss->magic = kSuperSlabMagic;
   ss->class_idx = c;
   ss->obj_size = class_size(c);
@@ -206,19 +209,28 @@ SuperSlab* superslab_new(unsigned c) {
     size_t start = begin < header ? header : begin;
     s->index = static_cast<uint16_t>(i);
     s->recip = ss->recip;
+    s->tz = static_cast<uint8_t>(__builtin_ctz(ss->obj_size));
+    s->inv = odd_inverse(ss->obj_size >> s->tz);
     s->obj_size = ss->obj_size;
-    s->class_idx = c;
-    s->start = static_cast<uint32_t>(start);
+    s->class_idx = static_cast<uint16_t>(c);
+    s->tc_off = static_cast<uint16_t>(tc_offset(c));
+    s->obj_addr = reinterpret_cast<uintptr_t>(ss) + start;
     s->capacity = start >= begin + kSlabSize ? 0 : static_cast<uint32_t>((begin + kSlabSize - start) / ss->obj_size);
-    // fresh mmap memory is zero: the other fields already are.
+    // fresh mmap memory and given-back arena metadata are zero: the other fields already are.
   }
   while (ss->fresh_next < ss->slab_count && ss->slabs[ss->fresh_next].capacity == 0) ss->fresh_next++;
-  if (!registry::set_superslab(reinterpret_cast<uintptr_t>(ss), true)) {
+  if (own_mapping && !registry::set_superslab(reinterpret_cast<uintptr_t>(ss), true)) {
     os::unmap(ss, size);
     return nullptr;
   }
   g_superslabs_mapped.fetch_add(1, std::memory_order_relaxed);
   return ss;
+}
+
+void superslab_unmap(SuperSlab* ss) {
+  if (arena::contains(reinterpret_cast<uintptr_t>(ss))) return arena::give(ss);
+  registry::set_superslab(reinterpret_cast<uintptr_t>(ss), false);
+  os::unmap(ss, g_rt.ss_size);
 }
 
 void pool_link_superslab(ClassPool& p, SuperSlab* ss) {
@@ -364,8 +376,7 @@ void heap_key_destructor(void* arg) { heap_thread_exit(static_cast<ThreadHeap*>(
 // Returns an object to its slab's local free list (the owner's path).
 // Returns the slab if it became empty.
 SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* f) {
-  SuperSlab* ss = reinterpret_cast<SuperSlab*>(reinterpret_cast<uintptr_t>(f) & g_rt.ss_mask);
-  SlabMeta* s = ss->slab_of(reinterpret_cast<uintptr_t>(f));
+  SlabMeta* s = slab_of(f);
   f->next = s->free;
   s->free = f;
   s->free_count++;
@@ -428,7 +439,7 @@ uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
       f->guard = 0;
       b.head = f;
     }
-    __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by checked_slab in other threads
+    __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by free() in other threads
   }
   s->used += n;
   b.room -= static_cast<int32_t>(n);
@@ -591,8 +602,9 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
   decommit_maybe();
 }
 
-[[gnu::noinline]] void small_flush(ThreadHeap* h, unsigned c) {
-  TcBin& b = h->tc[c];
+[[gnu::noinline]] void small_flush(ThreadHeap* h, TcBin* bin) {
+  unsigned c = static_cast<unsigned>(bin - h->tc);
+  TcBin& b = *bin;
   uint32_t keep = b.limit / 2;
   FreeNode* cut = b.head;
   for (uint32_t i = 1; i < keep && cut; ++i) cut = cut->next;
@@ -639,6 +651,9 @@ void report_double_free(const void* p, const char* op) {
   l.write(2);
   abort();
 }
+
+void free_bad_pointer(void* p) { report_bad_pointer(p, "free()"); }
+void free_double(void* p) { report_double_free(p, "free()"); }
 
 void heap_flush_all(ThreadHeap* h, bool release_current) {
   if (h == &g_empty_heap) return;
@@ -729,8 +744,7 @@ void pool_trim_superslabs_locked(ClassPool& p, uint32_t keep) {
       else p.superslabs = ss->next;
       if (ss->next) ss->next->prev = ss->prev;
       p.superslab_count--;
-      registry::set_superslab(reinterpret_cast<uintptr_t>(ss), false);
-      os::unmap(ss, g_rt.ss_size);
+      superslab_unmap(ss);
       g_superslabs_mapped.fetch_sub(1, std::memory_order_relaxed);
     }
     ss = next;
@@ -850,6 +864,7 @@ SmallStats small_stats() {
     for (SuperSlab* ss = p.superslabs; ss; ss = ss->next) {
       pc.superslabs++;
       st.metadata += ss->header_bytes;
+      if (arena::contains(reinterpret_cast<uintptr_t>(ss))) st.metadata += ss->slab_count * sizeof(SlabMeta);
       for (uint32_t i = 0; i < ss->fresh_next; ++i) {
         SlabMeta* s = &ss->slabs[i];
         uint32_t used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);

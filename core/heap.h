@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "core/arena.h"
 #include "core/registry.h"
 #include "core/runtime.h"
 #include "core/size_classes.h"
@@ -56,19 +57,43 @@ struct ThreadHeap {
   bool live;
 };
 
+static_assert(offsetof(ThreadHeap, tc) == 0, "cache bins are found by byte offset from the heap");
+
+// Byte offset of class c's cache bin in a ThreadHeap.
+constexpr uint32_t tc_offset(unsigned c) { return c * static_cast<uint32_t>(sizeof(TcBin)); }
+
+namespace detail {
+struct TcOffsets {
+  uint16_t v[kLookupMax / 16 + 1]{};
+};
+constexpr TcOffsets make_tc_offsets() {
+  TcOffsets t{};
+  for (unsigned i = 0; i <= kLookupMax / 16; ++i) t.v[i] = static_cast<uint16_t>(tc_offset(kTable.small_lookup[i]));
+  return t;
+}
+inline constexpr TcOffsets kTcOffsets = make_tc_offsets();
+}  // namespace detail
+
+// The cache bin offset for n in [0, kLookupMax]: malloc's size lookup.
+[[gnu::always_inline]] inline uint32_t tc_offset_lookup(size_t n) { return detail::kTcOffsets.v[(n + 15) >> 4]; }
+
 extern ThreadHeap g_empty_heap;
 extern __thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec")));
 
 void* small_alloc_slow(ThreadHeap* h, unsigned c);
-void small_flush(ThreadHeap* h, unsigned c);
+// Returns half of the full cache bin b to the slabs.
+void small_flush(ThreadHeap* h, TcBin* b);
 void heap_tick(ThreadHeap* h);
 void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 [[noreturn]] void report_bad_pointer(const void* p, const char* op);
 [[noreturn]] void report_double_free(const void* p, const char* op);
 
-[[gnu::always_inline]] inline void* small_alloc(unsigned c) {
+inline TcBin& bin_at(ThreadHeap* h, uint32_t off) { return *reinterpret_cast<TcBin*>(reinterpret_cast<char*>(h) + off); }
+
+// Allocates from the cache bin at byte offset off (tc_offset(class)).
+[[gnu::always_inline]] inline void* small_alloc_at(uint32_t off) {
   ThreadHeap* h = tl_heap;
-  TcBin& b = h->tc[c];
+  TcBin& b = bin_at(h, off);
   FreeNode* f = b.head;
   if (__builtin_expect(f != nullptr, 1)) {
     b.head = f->next;
@@ -76,45 +101,56 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
     f->guard = 0;
     return f;
   }
-  return small_alloc_slow(h, c);
+  return small_alloc_slow(h, off / static_cast<uint32_t>(sizeof(TcBin)));
 }
 
-// The SuperSlab holding p, or nullptr if p is not in one.
-[[gnu::always_inline]] inline SuperSlab* superslab_of(const void* p) {
-  uintptr_t base = reinterpret_cast<uintptr_t>(p) & g_rt.ss_mask;
-  return registry::is_superslab(base) ? reinterpret_cast<SuperSlab*>(base) : nullptr;
-}
+[[gnu::always_inline]] inline void* small_alloc(unsigned c) { return small_alloc_at(tc_offset(c)); }
 
-// Checks that p is the start of an object carved in its slab; aborts if not.
-[[gnu::always_inline]] inline SlabMeta* checked_slab(SuperSlab* ss, const void* p, const char* op) {
+// The metadata of the slab holding p, or nullptr if p is not in a SuperSlab.
+[[gnu::always_inline]] inline SlabMeta* slab_of(const void* p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  SlabMeta* s = ss->slab_of(a);
-  // off is below kSlabSize, or wraps to a huge value for a pointer into the
-  // header: idx * obj_size (< 2^31) then cannot equal it.
-  uint64_t off = object_offset(ss, s, a);
-  uint64_t idx = object_index(off, s->recip);
-  if (__builtin_expect(idx * s->obj_size != off || idx >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED), 0))
-    report_bad_pointer(p, op);
+  if (arena::contains(a)) return arena::slab_of(a);
+  uintptr_t base = a & g_rt.ss_mask;
+  return registry::is_superslab(base) ? reinterpret_cast<SuperSlab*>(base)->slab_of(a) : nullptr;
+}
+
+// Checks that p is the start of an object carved in slab s and not already
+// free; aborts if not.
+[[gnu::always_inline]] inline void check_object(const SlabMeta* s, const void* p, const char* op) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  uint64_t idx = object_check(object_offset(s, a), s->inv, s->tz);
+  if (__builtin_expect(idx >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED), 0)) report_bad_pointer(p, op);
   if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == (a ^ g_rt.guard_key), 0))
     report_double_free(p, op);
-  return s;
 }
 
-[[gnu::always_inline]] inline void small_free(SuperSlab* ss, void* p) {
-  SlabMeta* s = checked_slab(ss, p, "free()");
+// The error paths of free(), reached by a tail call (they do not return).
+[[gnu::cold]] void free_bad_pointer(void* p);
+[[gnu::cold]] void free_double(void* p);
+
+// free() of p in slab s: the same checks as check_object, written out so
+// the guard value is computed once and the error paths are tail calls.
+[[gnu::always_inline]] inline void small_free(SlabMeta* s, void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  uint64_t idx = object_check(object_offset(s, a), s->inv, s->tz);
+  if (__builtin_expect(idx >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED), 0)) return free_bad_pointer(p);
   FreeNode* f = static_cast<FreeNode*>(p);
-  unsigned c = s->class_idx;
+  uintptr_t guard = a ^ g_rt.guard_key;
+  if (__builtin_expect(f->guard == guard, 0)) return free_double(p);
   ThreadHeap* h = tl_heap;
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) {
-    TcBin& b = h->tc[c];
+    TcBin& b = bin_at(h, s->tc_off);
     f->next = b.head;
-    f->guard = reinterpret_cast<uintptr_t>(p) ^ g_rt.guard_key;
+    f->guard = guard;
     b.head = f;
-    if (__builtin_expect(--b.room < 0, 0)) return small_flush(h, c);
-    if (__builtin_expect(--h->tick == 0, 0)) heap_tick(h);
+    if (__builtin_expect(--b.room < 0, 0)) return small_flush(h, &b);
+    // Only a mode that releases memory needs the clock. The flag test is
+    // cheaper than the counter: every free decrementing one word makes a
+    // chain of dependent read-modify-writes that costs FAST ~5% of its speed.
+    if (g_rt.decommit.mode != DecommitMode::Off && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
     return;
   }
-  small_free_remote(s, f, c);
+  small_free_remote(s, f, s->class_idx);
 }
 
 // Slow-path entry points shared with the rest of the core.

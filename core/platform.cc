@@ -45,6 +45,47 @@ void* map_aligned(size_t len, size_t align) {
   return p;
 }
 
+namespace {
+constexpr int kReserveFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
+// A reservation is readable so that reading metadata of a slot not in use
+// gives zeros instead of a fault (the free path relies on it); private
+// read-only memory is not counted against the commit limit.
+bool re_reserve(void* p, size_t len) {
+  return ::mmap(p, len, PROT_READ, kReserveFlags | MAP_FIXED, -1, 0) != MAP_FAILED;
+}
+}  // namespace
+
+void* reserve_aligned(size_t len, size_t align) {
+  ErrnoGuard g;
+  if (len + align < len) return nullptr;
+  void* raw = ::mmap(nullptr, len + align, PROT_READ, kReserveFlags, -1, 0);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  if (raw == MAP_FAILED) return nullptr;
+  uintptr_t r = reinterpret_cast<uintptr_t>(raw);
+  uintptr_t start = (r + align - 1) & ~(uintptr_t{align} - 1);
+  if (start > r) ::munmap(raw, start - r);
+  if (size_t tail = r + len + align - (start + len)) ::munmap(reinterpret_cast<void*>(start + len), tail);
+  ::madvise(reinterpret_cast<void*>(start), len, MADV_DONTDUMP);
+  return reinterpret_cast<void*>(start);
+}
+
+bool commit(void* p, size_t len) {
+  ErrnoGuard g;
+  void* q = ::mmap(p, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  if (q != MAP_FAILED) return true;
+  re_reserve(p, len);
+  return false;
+}
+
+void decommit(void* p, size_t len) {
+  ErrnoGuard g;
+  // Mapping over it can fail only when the process is out of mappings; the
+  // range then stays writable, but its memory goes back and it reads as zeros.
+  if (!re_reserve(p, len)) ::madvise(p, len, MADV_DONTNEED);
+  g_counters.munmap_calls.fetch_add(1, std::memory_order_relaxed);
+}
+
 void unmap(void* p, size_t len) {
   ErrnoGuard g;
   ::munmap(p, len);

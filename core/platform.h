@@ -23,6 +23,14 @@ void* map(size_t len);
 // Mapping of len bytes aligned to align (a power of two >= page size).
 void* map_aligned(size_t len, size_t align);
 void unmap(void* p, size_t len);
+// Address space only: len bytes aligned to align, readable (every page reads
+// as zero) but not writable, committing no memory; nullptr on failure.
+void* reserve_aligned(size_t len, size_t align);
+// Turns part of a reservation into read/write memory; false on failure (the
+// range is then reserved again).
+bool commit(void* p, size_t len);
+// Gives committed memory back and makes the range a reservation again.
+void decommit(void* p, size_t len);
 // mremap; returns nullptr on failure. may_move allows moving the mapping.
 void* remap(void* p, size_t old_len, size_t new_len, bool may_move);
 // Idle memory: MADV_FREE (falls back to DONTNEED if the kernel lacks it).

@@ -11,6 +11,8 @@
 
 namespace hakmem {
 
+struct SlabMeta;
+
 struct Runtime {
   Options opt;
   const ModePreset* preset = &kFastPreset;
@@ -19,6 +21,9 @@ struct Runtime {
   DecommitConfig decommit;
   size_t target_bytes = 0;          // RSS budget: HAKMEM_MEM_LEAN_TARGET_MB, else 3/4 of the cgroup limit (LEAN)
   uintptr_t guard_key = 0;
+  uintptr_t arena_base = 0;         // the SuperSlab arena (core/arena.h); size 0 when there is none
+  size_t arena_size = 0;
+  SlabMeta* arena_meta = nullptr;   // slab metadata of the arena, one entry per 64 KiB
   std::atomic<int> state{0};  // 0 not started, 2 ready
 };
 

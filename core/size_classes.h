@@ -45,9 +45,14 @@ inline constexpr ClassTable kTable = make_class_table();
 
 inline constexpr const uint32_t (&kClassSize)[kNumClasses] = detail::kTable.size;
 
+inline constexpr size_t kLookupMax = 1024;
+
+// n in [0, kLookupMax].
+[[gnu::always_inline]] inline unsigned size_to_class_lookup(size_t n) { return detail::kTable.small_lookup[(n + 15) >> 4]; }
+
 // n in [0, kMaxSmallSize]; 0 maps to the smallest class.
 [[gnu::always_inline]] inline unsigned size_to_class(size_t n) {
-  if (n <= 1024) return detail::kTable.small_lookup[(n + 15) >> 4];
+  if (n <= kLookupMax) return size_to_class_lookup(n);
   // Four classes per doubling above 256: class = 16 + 4*(log2(n-1) - 8) + quarter.
   size_t m = n - 1;
   unsigned lg = 63u - static_cast<unsigned>(__builtin_clzll(m));  // 10..14

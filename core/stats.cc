@@ -35,6 +35,8 @@ extern "C" void hakmem_print_stats(int fd) {
   row(fd, "live_large", s.live_large_bytes);
   row(fd, "large_cache", s.large_cache_bytes);
   count(fd, "superslabs_mapped", s.superslabs_mapped);
+  count(fd, "superslabs_in_reservation", s.arena_superslabs);
+  row(fd, "reservation_virtual", s.arena_bytes);
   row(fd, "superslab_virtual", s.superslab_bytes_mapped);
   row(fd, "slabs_committed", s.slab_bytes_committed);
   row(fd, "slabs_lazyfree", s.slab_bytes_lazyfree);

@@ -32,11 +32,14 @@ enum class SlabList : uint8_t { None, HeapPartial, HeapFull, PoolEmpty, PoolOrph
 struct alignas(64) SlabMeta {
   // What free() reads, together in the first half of a cache line.
   std::atomic<ThreadHeap*> owner;    // nullptr when in the pool
-  uint64_t recip;                    // ceil(2^48 / obj_size): offset -> index without dividing
-  uint32_t start;                    // offset of the first object in the SuperSlab
+  uint64_t inv;                      // inverse of obj_size's odd part mod 2^64 (see object_check)
+  uintptr_t obj_addr;                // address of the first object
   uint32_t carved;                   // objects cut from fresh memory so far
+  uint16_t class_idx;
+  uint16_t tc_off;                   // byte offset of the class's cache bin in a ThreadHeap
   uint32_t obj_size;
-  uint32_t class_idx;
+  uint8_t tz;                        // trailing zero bits of obj_size
+  uint64_t recip;                    // ceil(2^48 / obj_size): offset -> index without dividing
   // The rest is for the slow paths.
   FreeNode* free;                    // local free list: owner only (pool lock when unowned)
   std::atomic<FreeNode*> remote;     // frees from other threads
@@ -68,26 +71,47 @@ struct SuperSlab {
   uint32_t header_bytes;   // page aligned
   SuperSlab* prev;
   SuperSlab* next;
-  SlabMeta slabs[1];       // slab_count entries
+  // slab_count entries: in the arena's metadata table for a SuperSlab cut
+  // from the arena (so free() finds them from the arena offset alone), else
+  // right after this header.
+  SlabMeta* slabs;
 
   SlabMeta* slab_of(uintptr_t a) { return &slabs[(a - reinterpret_cast<uintptr_t>(this)) >> kSlabShift]; }
   char* slab_base(const SlabMeta* s) { return reinterpret_cast<char*>(this) + (size_t{s->index} << kSlabShift); }
-  char* obj_begin(const SlabMeta* s) { return reinterpret_cast<char*>(this) + s->start; }
+  static char* obj_begin(const SlabMeta* s) { return reinterpret_cast<char*>(s->obj_addr); }
 };
 
-// SuperSlab header size for a given slab count, rounded to pages.
-constexpr size_t superslab_header_bytes(size_t slab_count) {
-  size_t raw = offsetof(SuperSlab, slabs) + slab_count * sizeof(SlabMeta);
+inline constexpr size_t kInlineSlabsOffset = (sizeof(SuperSlab) + 63) & ~size_t{63};
+
+// SuperSlab header size, rounded to pages: with the slab metadata inline or not.
+constexpr size_t superslab_header_bytes(size_t slab_count, bool inline_slabs) {
+  size_t raw = kInlineSlabsOffset + (inline_slabs ? slab_count * sizeof(SlabMeta) : 0);
   return (raw + 4095) & ~size_t{4095};
 }
 
 // Index of the object at byte offset off (< kSlabSize) from the slab's first object.
 [[gnu::always_inline]] inline uint64_t object_index(uint64_t off, uint64_t recip) { return (off * recip) >> 48; }
 
-// Byte offset of address a from the first object of slab s.
-[[gnu::always_inline]] inline uint64_t object_offset(const SuperSlab* ss, const SlabMeta* s, uintptr_t a) {
-  return a - reinterpret_cast<uintptr_t>(ss) - s->start;
+// Exact division test (Granlund & Montgomery): with obj_size = odd << tz and
+// inv * odd == 1 mod 2^64, rotr(off * inv, tz) is off / obj_size when
+// obj_size divides off, and larger than 2^64 / obj_size otherwise. So one
+// compare of the result against `carved` rejects interior pointers, pointers
+// past the carved objects and (as off wraps to a huge value) pointers into
+// the header, without dividing.
+[[gnu::always_inline]] inline uint64_t object_check(uint64_t off, uint64_t inv, unsigned tz) {
+  uint64_t x = off * inv;
+  return (x >> tz) | (x << ((64 - tz) & 63));
 }
+
+// inv for obj_size's odd part: Newton's iteration doubles the correct low bits.
+constexpr uint64_t odd_inverse(uint64_t odd) {
+  uint64_t x = odd;  // correct to 3 bits for any odd number
+  for (int i = 0; i < 5; ++i) x *= 2 - odd * x;
+  return x;
+}
+
+// Byte offset of address a from the first object of slab s.
+[[gnu::always_inline]] inline uint64_t object_offset(const SlabMeta* s, uintptr_t a) { return a - s->obj_addr; }
 
 static_assert(sizeof(SlabMeta) == 128, "slab metadata: two cache lines, indexed by shift");
 

@@ -68,6 +68,8 @@ typedef struct hakmem_stats {
   uint64_t madvise_free_calls;
   uint64_t madvise_dontneed_calls;
   size_t   anonymous;            /* Anonymous from smaps_rollup: RSS not backed by files */
+  size_t   arena_bytes;          /* address space reserved for SuperSlabs (HAKMEM_ARENA_SIZE; 0: none) */
+  size_t   arena_superslabs;     /* SuperSlabs in the reservation (the rest are mapped on their own) */
 } hakmem_stats_t;
 
 /* Fill *out; returns 0. */

@@ -59,6 +59,16 @@ const OptionDesc kOptions[] = {
      [](const char* v, Options& o) { return parse_bool(v, &o.decommit_thread); },
      [](const Options& o, os::Line& l) { l.num(o.decommit_thread); },
      "1: a background thread releases idle memory of an idle process (LEAN)"},
+    {"HAKMEM_ARENA_SIZE", [](const ModePreset&) { return "32G"; },
+     [](const char* v, Options& o) {
+       uint64_t n;
+       if (!parse_size(v, &n) || n > kMaxArenaSize) return false;
+       o.arena_size = static_cast<size_t>(n);
+       return true;
+     },
+     [](const Options& o, os::Line& l) { l.num(o.arena_size); },
+     "address space reserved for SuperSlabs, up to 16T (K/M/G/T suffix); 0: none, every SuperSlab mapped "
+     "on its own. It commits no memory"},
     {"HAKMEM_STATS", [](const ModePreset&) { return "0"; },
      [](const char* v, Options& o) { return parse_bool(v, &o.stats); },
      [](const Options& o, os::Line& l) { l.num(o.stats); },
@@ -109,6 +119,7 @@ bool parse_size(const char* s, uint64_t* out) {
   if (last == 'k' || last == 'K') shift = 10;
   if (last == 'm' || last == 'M') shift = 20;
   if (last == 'g' || last == 'G') shift = 30;
+  if (last == 't' || last == 'T') shift = 40;
   char digits[32];
   size_t dn = shift ? n - 1 : n;
   if (dn == 0 || dn >= sizeof digits) return false;

@@ -18,10 +18,12 @@ struct Options {
   uint64_t decommit_delay_ms = 0;    // HAKMEM_DECOMMIT_DELAY_MS
   bool decommit_thread = false;      // HAKMEM_DECOMMIT_THREAD
   bool stats = false;                // HAKMEM_STATS
+  size_t arena_size = 0;             // HAKMEM_ARENA_SIZE (bytes of address space, 0 = none)
 };
 
 inline constexpr size_t kMinSuperSlabSize = size_t{64} << 10;
 inline constexpr size_t kMaxSuperSlabSize = size_t{64} << 20;
+inline constexpr size_t kMaxArenaSize = size_t{16} << 40;
 
 // Parse the environment block envp (NULL-terminated, as `environ`). A bad value
 // prints one line to err_fd naming the variable, the value and the default used.
@@ -33,7 +35,7 @@ void print_options(const Options& o, int fd);
 // Parsers, exposed for the unit tests. Each returns false on a bad value.
 bool parse_bool(const char* s, bool* out);
 bool parse_uint(const char* s, uint64_t max, uint64_t* out);
-// Size with optional K/M/G suffix (binary), e.g. "256K", "2M", "65536".
+// Size with optional K/M/G/T suffix (binary), e.g. "256K", "2M", "65536".
 bool parse_size(const char* s, uint64_t* out);
 bool parse_ss_size(const char* s, size_t* out);
 bool parse_decommit_mode(const char* s, DecommitMode* out);

@@ -372,6 +372,47 @@ TEST_F(Death, ReallocOfInteriorPointer) {
       msg(kAny));
 }
 
+// An object-aligned address in the block's slab that was never handed out
+// (objects are carved a page at a time).
+TEST_F(Death, FreePastCarvedObjects) {
+  EXPECT_HK_ABORT(
+      {
+        char* p = static_cast<char*>(hk_malloc(64));
+        mark(p + 64 * 512);
+        hk_free(p + 64 * 512);
+      },
+      msg("invalid"));
+}
+
+// Far beyond any block: inside the SuperSlab reservation (which reads as
+// zeros there) or, without one, at an address nothing maps.
+TEST_F(Death, FreeFarPastBlocks) {
+  EXPECT_HK_ABORT(
+      {
+        char* p = static_cast<char*>(hk_malloc(64));
+        mark(p + (size_t{1} << 30));
+        hk_free(p + (size_t{1} << 30));
+      },
+      msg("invalid"));
+}
+
+// A stale pointer after its SuperSlab was given back (LEAN unmaps empty
+// SuperSlabs beyond its reserve; FAST keeps them, and the block is then a
+// double free).
+TEST_F(Death, FreeAfterSuperSlabReleased) {
+  EXPECT_HK_ABORT(
+      {
+        std::vector<void*> v;
+        for (int i = 0; i < 200000; ++i) v.push_back(hk_malloc(48));
+        void* stale = v[v.size() / 2];
+        for (void* q : v) hk_free(q);
+        hakmem_collect(1);
+        mark(stale);
+        hk_free(stale);
+      },
+      msg(kAny));
+}
+
 // Control: the same sequences without the error must not abort, so the death
 // tests above cannot pass merely because every free aborts.
 TEST(DeathControl, ValidFreesDoNotAbort) {

@@ -26,6 +26,7 @@ size_t parse_size(const char* s) {
     case 'k': case 'K': v <<= 10; break;
     case 'm': case 'M': v <<= 20; break;
     case 'g': case 'G': v <<= 30; break;
+    case 't': case 'T': v <<= 40; break;
     default: break;
   }
   return v;
@@ -60,6 +61,33 @@ TEST(Stats, ModeAndSuperSlabSizeMatchEnvironment) {
   EXPECT_GE(s.superslabs_mapped, 1u);
   EXPECT_GE(s.superslab_bytes_mapped, s.superslabs_mapped * s.superslab_size);
   hk_free(p);
+}
+
+// The SuperSlab reservation: its size as asked (rounded down to SuperSlabs),
+// and SuperSlabs beyond it still served (mapped on their own).
+TEST(Stats, ReservationMatchesEnvironment) {
+  const char* env = std::getenv("HAKMEM_ARENA_SIZE");
+  size_t want = env ? parse_size(env) : size_t{32} << 30;
+  std::vector<void*> blocks;
+  // Blocks of at least 24 classes (16..256 in steps of 16, then +25%), so
+  // at least 24 SuperSlabs.
+  for (size_t c = 16; c <= 32768; c += c < 256 ? 16 : c / 4)
+    for (int i = 0; i < 8; ++i) blocks.push_back(hk_malloc(c));
+  hakmem_stats_t s;
+  ASSERT_EQ(hakmem_stats(&s), 0);
+  want -= want % s.superslab_size;
+  EXPECT_EQ(s.arena_bytes, want);
+  EXPECT_LE(s.arena_superslabs, s.superslabs_mapped);
+  EXPECT_LE(s.arena_superslabs * s.superslab_size, s.arena_bytes);
+  if (want == 0) EXPECT_EQ(s.arena_superslabs, 0u);
+  // With room for them, every SuperSlab is in the reservation.
+  if (want >= (size_t{1} << 30)) EXPECT_EQ(s.arena_superslabs, s.superslabs_mapped);
+  // A small reservation fills up and the rest are mapped on their own.
+  if (want > 0 && want < 24 * s.superslab_size) {
+    EXPECT_EQ(s.arena_superslabs * s.superslab_size, want);
+    EXPECT_GT(s.superslabs_mapped, s.arena_superslabs);
+  }
+  for (void* b : blocks) hk_free(b);
 }
 
 TEST(Stats, LiveLargeBytesTrackLargeAllocations) {

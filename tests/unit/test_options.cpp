@@ -113,6 +113,7 @@ TEST(Options, Defaults) {
   EXPECT_FALSE(f.o.lean);
   EXPECT_EQ(f.o.ss_size, 2u << 20);
   EXPECT_EQ(f.o.decommit, DecommitMode::Off);
+  EXPECT_EQ(f.o.arena_size, size_t{32} << 30);
   Parsed l = parse({"HAKMEM_MEM_LEAN=1"});
   EXPECT_EQ(l.err, "");
   EXPECT_TRUE(l.o.lean);
@@ -125,7 +126,8 @@ TEST(Options, Defaults) {
 
 TEST(Options, ValuesAreHonoured) {
   Parsed p = parse({"HAKMEM_MEM_LEAN=1", "HAKMEM_SS_SIZE=64K", "HAKMEM_MEM_LEAN_DECOMMIT=DONTNEED",
-                    "HAKMEM_DECOMMIT_DELAY_MS=0", "HAKMEM_MEM_LEAN_TARGET_MB=300", "HAKMEM_STATS=1"});
+                    "HAKMEM_DECOMMIT_DELAY_MS=0", "HAKMEM_MEM_LEAN_TARGET_MB=300", "HAKMEM_STATS=1",
+                    "HAKMEM_ARENA_SIZE=1T"});
   EXPECT_EQ(p.err, "");
   EXPECT_TRUE(p.o.lean);
   EXPECT_EQ(p.o.ss_size, 64u << 10);
@@ -133,6 +135,8 @@ TEST(Options, ValuesAreHonoured) {
   EXPECT_EQ(p.o.decommit_delay_ms, 0u);
   EXPECT_EQ(p.o.target_mb, 300u);
   EXPECT_TRUE(p.o.stats);
+  EXPECT_EQ(p.o.arena_size, size_t{1} << 40);
+  EXPECT_EQ(parse({"HAKMEM_ARENA_SIZE=0"}).o.arena_size, 0u) << "0 turns the reservation off";
 }
 
 TEST(Options, PrefixNamesAreNotConfused) {
@@ -151,7 +155,8 @@ TEST(Options, BadValueOneLineAndDefault) {
   } cases[] = {{"HAKMEM_SS_SIZE", "banana"},        {"HAKMEM_SS_SIZE", "3K"},
                {"HAKMEM_MEM_LEAN_DECOMMIT", "NOPE"}, {"HAKMEM_DECOMMIT_DELAY_MS", "-1"},
                {"HAKMEM_MEM_LEAN_TARGET_MB", "1e3"}, {"HAKMEM_STATS", "2"},
-               {"HAKMEM_MEM_LEAN", "maybe"}};
+               {"HAKMEM_MEM_LEAN", "maybe"},         {"HAKMEM_ARENA_SIZE", "17T"},
+               {"HAKMEM_ARENA_SIZE", "lots"}};
   Parsed ref = parse({"HAKMEM_MEM_LEAN=1"});
   for (auto c : cases) {
     std::vector<std::string> env{std::string(c.var) + "=" + c.val};
@@ -170,6 +175,7 @@ TEST(Options, BadValueOneLineAndDefault) {
     EXPECT_EQ(p.o.decommit_delay_ms, ref.o.decommit_delay_ms);
     EXPECT_EQ(p.o.target_mb, ref.o.target_mb);
     EXPECT_EQ(p.o.stats, ref.o.stats);
+    EXPECT_EQ(p.o.arena_size, ref.o.arena_size);
   }
 }
 
@@ -185,7 +191,7 @@ TEST(Options, PrintShowsEveryOption) {
   while ((r = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, r);
   close(fds[0]);
   for (const char* name : {"HAKMEM_SS_SIZE=", "HAKMEM_MEM_LEAN_DECOMMIT=", "HAKMEM_MEM_LEAN_TARGET_MB=",
-                           "HAKMEM_DECOMMIT_DELAY_MS="})
+                           "HAKMEM_DECOMMIT_DELAY_MS=", "HAKMEM_ARENA_SIZE="})
     EXPECT_NE(out.find(name), std::string::npos) << name << " missing in:\n" << out;
   EXPECT_NE(out.find("HAKMEM_SS_SIZE=1048576"), std::string::npos) << out;
 }

@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/heap.h"
 #include "core/size_classes.h"
+#include "core/superslab.h"
 
 using namespace hakmem;
 
@@ -60,6 +62,37 @@ TEST(SizeClasses, WasteBounds) {
 TEST(SizeClasses, ClassSizeAccessorMatchesTable) {
   for (unsigned c = 0; c < kNumClasses; ++c) EXPECT_EQ(class_size(c), size_t{kClassSize[c]});
   static_assert(class_size(0) == 16);
+}
+
+}  // namespace
+
+// free()'s object check (superslab.h): for every class, every byte offset in
+// a slab (and offsets before its first object, which wrap around) must give
+// an index below the number of carved objects exactly when the offset is the
+// start of a carved object.
+namespace {
+
+TEST(ObjectCheck, ExactForEveryClassAndOffset) {
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    const uint64_t size = kClassSize[c];
+    const unsigned tz = static_cast<unsigned>(__builtin_ctzll(size));
+    const uint64_t inv = odd_inverse(size >> tz);
+    ASSERT_EQ((size >> tz) * inv, 1u) << "class " << c;
+    const uint64_t capacity = kSlabSize / size;
+    for (uint32_t carved : {uint32_t{0}, uint32_t{1}, static_cast<uint32_t>(capacity / 2), static_cast<uint32_t>(capacity)}) {
+      for (int64_t off = -8192; off < static_cast<int64_t>(kSlabSize); ++off) {
+        uint64_t idx = object_check(static_cast<uint64_t>(off), inv, tz);
+        bool valid = off >= 0 && static_cast<uint64_t>(off) % size == 0 && static_cast<uint64_t>(off) / size < carved;
+        ASSERT_EQ(idx < carved, valid) << "class " << c << " size " << size << " offset " << off << " carved " << carved;
+        if (valid) ASSERT_EQ(idx, static_cast<uint64_t>(off) / size);
+      }
+    }
+  }
+}
+
+TEST(SizeClasses, CacheBinOffsetLookupMatchesClassLookup) {
+  for (size_t n = 0; n <= kLookupMax; ++n)
+    ASSERT_EQ(tc_offset_lookup(n), tc_offset(size_to_class(n))) << "size " << n;
 }
 
 }  // namespace

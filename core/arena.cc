@@ -1,0 +1,77 @@
+#include "core/arena.h"
+
+#include <cstring>
+
+#include "core/lock.h"
+#include "core/platform.h"
+
+namespace hakmem::arena {
+
+namespace {
+// take() and give() run under a class pool lock, which fork holds, but two
+// classes can ask at once: this lock orders them.
+SpinLock g_lock;
+uint32_t g_slots;      // slots in the reservation
+uint32_t g_next;       // slots [g_next, g_slots) were never handed out
+uint32_t* g_free;      // stack of given-back slot indices (g_slots entries, touched as used)
+uint32_t g_free_count;
+size_t g_in_use;
+}  // namespace
+
+void init(size_t size, size_t ss_size) {
+  size_t slots = size / ss_size;
+  if (slots == 0 || slots > UINT32_MAX) return;
+  // The stack and the metadata table are mapped but touched only as used:
+  // a page of metadata is written when a SuperSlab it describes is.
+  size_t stack_bytes = slots * sizeof(uint32_t);
+  size_t meta_bytes = (slots * ss_size >> kSlabShift) * sizeof(SlabMeta);
+  auto* stack = static_cast<uint32_t*>(os::map(stack_bytes));
+  auto* meta = static_cast<SlabMeta*>(os::map(meta_bytes));
+  void* base = os::reserve_aligned(slots * ss_size, ss_size);
+  if (!stack || !meta || !base) {
+    if (stack) os::unmap(stack, stack_bytes);
+    if (meta) os::unmap(meta, meta_bytes);
+    return;
+  }
+  g_free = stack;
+  g_slots = static_cast<uint32_t>(slots);
+  g_rt.arena_meta = meta;
+  g_rt.arena_base = reinterpret_cast<uintptr_t>(base);
+  g_rt.arena_size = slots * ss_size;
+}
+
+void* take() {
+  if (!g_rt.arena_size) return nullptr;
+  uint32_t slot;
+  {
+    LockGuard g(g_lock);
+    if (g_free_count) slot = g_free[--g_free_count];
+    else if (g_next < g_slots) slot = g_next++;
+    else return nullptr;
+    g_in_use++;
+  }
+  void* p = reinterpret_cast<void*>(g_rt.arena_base + size_t{slot} * g_rt.ss_size);
+  if (os::commit(p, g_rt.ss_size)) return p;
+  LockGuard g(g_lock);
+  g_free[g_free_count++] = slot;
+  g_in_use--;
+  return nullptr;
+}
+
+void give(void* ss) {
+  os::decommit(ss, g_rt.ss_size);
+  // A free() of a stale pointer into the slot must find nothing carved.
+  uintptr_t a = reinterpret_cast<uintptr_t>(ss);
+  std::memset(static_cast<void*>(slab_of(a)), 0, (g_rt.ss_size >> kSlabShift) * sizeof(SlabMeta));
+  uint32_t slot = static_cast<uint32_t>((reinterpret_cast<uintptr_t>(ss) - g_rt.arena_base) / g_rt.ss_size);
+  LockGuard g(g_lock);
+  g_free[g_free_count++] = slot;
+  g_in_use--;
+}
+
+size_t slots_in_use() {
+  LockGuard g(g_lock);
+  return g_in_use;
+}
+
+}  // namespace hakmem::arena

@@ -1,0 +1,40 @@
+// The SuperSlab arena: one reservation of address space, made at start-up,
+// from which SuperSlabs are cut. free() then tells a small object from
+// everything else with one subtraction and one compare, where the radix
+// registry needs four dependent steps.
+//
+// Slots not in use are reserved read-only and read as zeros, so free() of a
+// pointer into one finds zeroed slab metadata (nothing carved) and reports
+// an invalid pointer instead of faulting. When the reservation is full or
+// could not be made (a small RLIMIT_AS), SuperSlabs are mapped on their own
+// and found through the registry, as before: slower, equally correct.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/runtime.h"
+#include "core/superslab.h"
+
+namespace hakmem::arena {
+
+// Reserves size bytes (rounded down to SuperSlabs) for SuperSlabs of ss_size
+// bytes. Sets g_rt.arena_base and g_rt.arena_size; leaves them 0 on failure.
+void init(size_t size, size_t ss_size);
+
+// A committed, zeroed SuperSlab-sized slot, or nullptr when there is none.
+// Its slab metadata (zeroed) is at slab_of(slot).
+void* take();
+// Gives a slot's memory back (its address range is reserved again) and
+// zeroes its slab metadata.
+void give(void* ss);
+
+[[gnu::always_inline]] inline bool contains(uintptr_t a) { return a - g_rt.arena_base < g_rt.arena_size; }
+// The metadata of the slab holding a, which contains(a).
+[[gnu::always_inline]] inline SlabMeta* slab_of(uintptr_t a) {
+  return g_rt.arena_meta + ((a - g_rt.arena_base) >> kSlabShift);
+}
+
+// Slots handed out now, for statistics.
+size_t slots_in_use();
+
+}  // namespace hakmem::arena
