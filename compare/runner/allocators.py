@@ -47,6 +47,8 @@ def default_allocators(hakmem_lib):
         Allocator("jemalloc-tuned", jemalloc or _JEMALLOC_LIB, dict(JEMALLOC_TUNED_ENV), package="libjemalloc2"),
         Allocator("hakmem-fast", hakmem_lib, {"HAKMEM_MEM_LEAN": "0"}),
         Allocator("hakmem-lean", hakmem_lib, {"HAKMEM_MEM_LEAN": "1"}),
+        # LEAN with MADV_DONTNEED as the first stage: RSS itself drops, not only RSS - LazyFree.
+        Allocator("hakmem-lean-dontneed", hakmem_lib, {"HAKMEM_MEM_LEAN": "1", "HAKMEM_MEM_LEAN_DECOMMIT": "DONTNEED"}),
         Allocator("tcmalloc", tcmalloc or _TCMALLOC_LIB, package="libtcmalloc-minimal4", optional=True),
     ]
 

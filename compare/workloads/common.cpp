@@ -190,6 +190,13 @@ void* map_anonymous(size_t bytes) {
 
 void unmap_anonymous(void* p, size_t bytes) { munmap(p, bytes ? bytes : 1); }
 
+void release_anonymous(void* p, size_t bytes) {
+  const uintptr_t page = 4096;
+  uintptr_t begin = (reinterpret_cast<uintptr_t>(p) + page - 1) & ~(page - 1);
+  uintptr_t end = (reinterpret_cast<uintptr_t>(p) + bytes) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 // ---------------------------------------------------------------- threads
 void Backoff::wait() {
   if (++spins_ < 64) {

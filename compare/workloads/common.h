@@ -130,6 +130,8 @@ inline void escape(void* p) { asm volatile("" : : "g"(p) : "memory"); }
 
 void* map_anonymous(size_t bytes);  // zero-filled, MAP_NORESERVE; exits on failure
 void unmap_anonymous(void* p, size_t bytes);
+// MADV_DONTNEED on the whole pages inside [p, p + bytes).
+void release_anonymous(void* p, size_t bytes);
 
 // A zero-filled array in its own mapping, so the workload's bookkeeping never goes through
 // the allocator under test and costs the same for every allocator. Pages are touched only
@@ -151,6 +153,8 @@ class MappedArray {
   MappedArray& operator=(const MappedArray&) = delete;
   T& operator[](size_t i) { return data_[i]; }
   size_t size() const { return count_; }
+  // Gives back the pages wholly past element first (they read as zero again).
+  void release_from(size_t first) { release_anonymous(data_ + first, (count_ - first) * sizeof(T)); }
 
  private:
   size_t count_;
