@@ -284,6 +284,7 @@ int hakmem_stats(hakmem_stats_t* out) {
   out->madvise_dontneed_calls = os::g_counters.madvise_dontneed_calls.load();
   out->arena_bytes = g_rt.arena_size;
   out->arena_superslabs = arena::slots_in_use();
+  out->main_stack = os::read_stack_rss();
   return 0;
 }
 

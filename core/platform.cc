@@ -176,6 +176,36 @@ MemInfo read_smaps_rollup() {
   return m;
 }
 
+size_t read_stack_rss() {
+  ErrnoGuard g;
+  int fd = ::open("/proc/self/smaps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  // Streamed a line at a time (the file can be large); over-long lines are
+  // cut, which only ever shortens a path.
+  char buf[4096], line[512];
+  size_t len = 0, total = 0;
+  bool in_stack = false;
+  auto finish_line = [&] {
+    line[len] = '\0';
+    if ((line[0] >= '0' && line[0] <= '9') || (line[0] >= 'a' && line[0] <= 'f'))  // a mapping's header
+      in_stack = std::strstr(line, "[stack]") != nullptr;
+    else if (in_stack && std::strncmp(line, "Rss:", 4) == 0)
+      total += field_kb(line, "Rss:");
+    len = 0;
+  };
+  for (;;) {
+    ssize_t r = ::read(fd, buf, sizeof buf);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) break;
+    for (ssize_t i = 0; i < r; ++i) {
+      if (buf[i] == '\n') finish_line();
+      else if (len + 1 < sizeof line) line[len++] = buf[i];
+    }
+  }
+  ::close(fd);
+  return total;
+}
+
 size_t read_rss_statm() {
   char buf[256];
   if (read_proc("/proc/self/statm", buf, sizeof buf) == 0) return 0;

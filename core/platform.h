@@ -48,6 +48,8 @@ struct MemInfo {
 };
 // From /proc/self/smaps_rollup.
 MemInfo read_smaps_rollup();
+// Resident bytes of the main thread's stack ([stack] in /proc/self/smaps).
+size_t read_stack_rss();
 // Resident bytes from /proc/self/statm (cheaper than smaps_rollup).
 size_t read_rss_statm();
 

@@ -51,6 +51,14 @@ extern "C" void hakmem_print_stats(int fd) {
   row(fd, "anonymous_minus_lazyfree", anon);
   row(fd, "allocator_committed", ours);
   row(fd, "anonymous_outside_allocator", anon > ours ? anon - ours : 0);
+  // Of that, the main thread's stack is the program's; the rest (static data,
+  // thread stacks, the program's own mmaps) is what no figure here explains.
+  row(fd, "main_stack", s.main_stack);
+  size_t known = ours + s.main_stack;
+  size_t unaccounted = anon > known ? anon - known : 0;
+  Line u;
+  u.str("hakmem:   unaccounted ").kib(unaccounted).str(" (").num(s.rss ? unaccounted * 100 / s.rss : 0).str("% of rss)\n");
+  u.write(fd);
   Line ch;
   ch.str("hakmem: per class: size superslabs handed_out(incl. caches) committed lazyfree dontneed (KiB)\n");
   ch.write(fd);

@@ -70,6 +70,7 @@ typedef struct hakmem_stats {
   size_t   anonymous;            /* Anonymous from smaps_rollup: RSS not backed by files */
   size_t   arena_bytes;          /* address space reserved for SuperSlabs (HAKMEM_ARENA_SIZE; 0: none) */
   size_t   arena_superslabs;     /* SuperSlabs in the reservation (the rest are mapped on their own) */
+  size_t   main_stack;           /* resident bytes of the main thread's stack ([stack] in smaps) */
 } hakmem_stats_t;
 
 /* Fill *out; returns 0. */

@@ -60,6 +60,9 @@ TEST(Stats, ModeAndSuperSlabSizeMatchEnvironment) {
   EXPECT_GE(s.rss * 2 + (4u << 20), r.rss);
   EXPECT_GE(s.superslabs_mapped, 1u);
   EXPECT_GE(s.superslab_bytes_mapped, s.superslabs_mapped * s.superslab_size);
+  // The main thread's stack is resident (the test runs on it) and bounded.
+  EXPECT_GT(s.main_stack, 0u);
+  EXPECT_LE(s.main_stack, s.rss);
   hk_free(p);
 }
 
@@ -161,6 +164,8 @@ TEST(PrintStats, WritesToFd) {
   close(fds[0]);
   EXPECT_GT(out.size(), 20u);
   EXPECT_NE(out.find("HAKMEM_SS_SIZE"), std::string::npos) << out;
+  for (const char* row : {"rss ", "lazyfree ", "allocator_committed ", "main_stack ", "unaccounted ", "% of rss)"})
+    EXPECT_NE(out.find(row), std::string::npos) << row << " missing in:\n" << out;
 }
 
 }  // namespace
