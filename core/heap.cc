@@ -81,11 +81,24 @@ void slab_object_area(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
   *len = static_cast<size_t>(e - b);
 }
 
+// The owner word for heap h (or nullptr), tagged if s has parked pages.
+ThreadHeap* owner_word(const SlabMeta* s, ThreadHeap* h) {
+  return reinterpret_cast<ThreadHeap*>(reinterpret_cast<uintptr_t>(h) | (s->released_pages ? kOwnerParked : 0));
+}
+ThreadHeap* owner_untagged(ThreadHeap* w) {
+  return reinterpret_cast<ThreadHeap*>(reinterpret_cast<uintptr_t>(w) & ~kOwnerParked);
+}
+void set_owner(SlabMeta* s, ThreadHeap* h) { s->owner.store(owner_word(s, h), std::memory_order_release); }
+// Owner context, after released_pages changed: retag.
+void retag_owner(SlabMeta* s) { set_owner(s, owner_untagged(s->owner.load(std::memory_order_relaxed))); }
+// released_pages is read by free() in other threads (small_free_remote).
+void set_released_pages(SlabMeta* s, uint32_t v) { __atomic_store_n(&s->released_pages, v, __ATOMIC_RELAXED); }
+
 void slab_reset_fresh(SlabMeta* s) {
   s->free = nullptr;
   s->free_count = 0;
   __atomic_store_n(&s->carved, 0, __ATOMIC_RELAXED);  // read by free() in other threads
-  s->released_pages = 0;
+  set_released_pages(s, 0);  // in the pool: the owner word stays kOwnerEmpty
   s->lazy_pages = 0;
 }
 
@@ -164,7 +177,8 @@ void slab_release_free_pages(SuperSlab* ss, SlabMeta* s, DecommitAction how) {
     }
   }
   advise_pages(ss, s, mask, how);
-  s->released_pages = parked;
+  set_released_pages(s, parked);
+  retag_owner(s);
   if (how == DecommitAction::Free) s->lazy_pages |= mask;
 }
 
@@ -181,7 +195,8 @@ void slab_reclaim_pages(SlabMeta* s, SuperSlab* ss) {
     s->free = f;
     s->free_count++;
   }
-  s->released_pages = 0;
+  set_released_pages(s, 0);
+  retag_owner(s);
   s->lazy_pages = 0;
 }
 
@@ -272,7 +287,7 @@ uint32_t slab_collect_remote(SlabMeta* s) {
 
 // Under p.lock: put a slab with no live objects on the empty list.
 void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
-  s->owner.store(nullptr, std::memory_order_relaxed);
+  s->owner.store(kOwnerEmpty, std::memory_order_relaxed);
   s->idle_since_ms = now;
   s->span = SpanState::Committed;
   list_push_back(p.empty, s, SlabList::PoolEmpty);
@@ -296,7 +311,7 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
   LockGuard g(p.lock);
   SlabMeta* s = list_pop_back(p.orphans);
   if (s) {
-    s->owner.store(h, std::memory_order_release);  // publishes the heap to remote freers
+    set_owner(s, h);  // publishes the heap to remote freers
     slab_collect_remote(s);
     return s;
   }
@@ -319,7 +334,7 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
     s = pool_take_fresh(p);
   }
   s->span = SpanState::Committed;
-  s->owner.store(h, std::memory_order_release);  // publishes the heap to remote freers
+  set_owner(s, h);  // publishes the heap to remote freers
   return s;
 }
 
@@ -621,11 +636,27 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
   tcache_return(h, c, rest);
 }
 
+// Whether object f lies on a page of s released while the slab had live
+// objects: such an object is free ("parked"), so freeing it is a double free.
+bool object_parked(const SlabMeta* s, const FreeNode* f) {
+  uint32_t released = __atomic_load_n(&s->released_pages, __ATOMIC_RELAXED);
+  if (!released) return false;
+  unsigned first, last;
+  object_pages(s, object_of(s, f), &first, &last);
+  return (pages_mask(first, last) & released) != 0;
+}
+
 [[gnu::noinline]] void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c) {
-  f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
   // Read the owner before publishing: once f is on the list the slab may be
   // collected, emptied and released by its owner at any moment.
-  ThreadHeap* owner = s->owner.load(std::memory_order_acquire);  // pairs with pool_acquire
+  ThreadHeap* owner = s->owner.load(std::memory_order_acquire);  // pairs with set_owner
+  if (reinterpret_cast<uintptr_t>(owner) & (kOwnerParked | uintptr_t{2})) {
+    if (owner == kOwnerEmpty || object_parked(s, f)) report_double_free(f, "free()");
+    owner = owner_untagged(owner);
+    ThreadHeap* h = tl_heap;
+    if (owner == h) return owner_push(h, s, f, reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key);
+  }
+  f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
   FreeNode* head = s->remote.load(std::memory_order_relaxed);
   do {
     f->next = head;
@@ -699,7 +730,7 @@ void heap_thread_exit(ThreadHeap* h) {
         // Live objects remain: orphan the slab. Frees reach it through its
         // remote list; the next thread needing this class adopts it.
         LockGuard g(g_pools[c].lock);
-        s->owner.store(nullptr, std::memory_order_relaxed);
+        set_owner(s, nullptr);
         list_push_back(g_pools[c].orphans, s, SlabList::PoolOrphan);
       }
     }

@@ -124,6 +124,19 @@ inline TcBin& bin_at(ThreadHeap* h, uint32_t off) { return *reinterpret_cast<TcB
     report_double_free(p, op);
 }
 
+// A free by the slab's owner: onto its cache bin. guard is f's guard value.
+[[gnu::always_inline]] inline void owner_push(ThreadHeap* h, const SlabMeta* s, FreeNode* f, uintptr_t guard) {
+  TcBin& b = bin_at(h, s->tc_off);
+  f->next = b.head;
+  f->guard = guard;
+  b.head = f;
+  if (__builtin_expect(--b.room < 0, 0)) return small_flush(h, &b);
+  // Only a mode that releases memory needs the clock. The flag test is
+  // cheaper than the counter: every free decrementing one word makes a
+  // chain of dependent read-modify-writes that costs FAST ~5% of its speed.
+  if (g_rt.decommit.mode != DecommitMode::Off && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
+}
+
 // The error paths of free(), reached by a tail call (they do not return).
 [[gnu::cold]] void free_bad_pointer(void* p);
 [[gnu::cold]] void free_double(void* p);
@@ -138,18 +151,7 @@ inline TcBin& bin_at(ThreadHeap* h, uint32_t off) { return *reinterpret_cast<TcB
   uintptr_t guard = a ^ g_rt.guard_key;
   if (__builtin_expect(f->guard == guard, 0)) return free_double(p);
   ThreadHeap* h = tl_heap;
-  if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) {
-    TcBin& b = bin_at(h, s->tc_off);
-    f->next = b.head;
-    f->guard = guard;
-    b.head = f;
-    if (__builtin_expect(--b.room < 0, 0)) return small_flush(h, &b);
-    // Only a mode that releases memory needs the clock. The flag test is
-    // cheaper than the counter: every free decrementing one word makes a
-    // chain of dependent read-modify-writes that costs FAST ~5% of its speed.
-    if (g_rt.decommit.mode != DecommitMode::Off && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
-    return;
-  }
+  if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) return owner_push(h, s, f, guard);
   small_free_remote(s, f, s->class_idx);
 }
 

@@ -31,7 +31,7 @@ enum class SlabList : uint8_t { None, HeapPartial, HeapFull, PoolEmpty, PoolOrph
 
 struct alignas(64) SlabMeta {
   // What free() reads, together in the first half of a cache line.
-  std::atomic<ThreadHeap*> owner;    // nullptr when in the pool
+  std::atomic<ThreadHeap*> owner;    // the owning heap, tagged: see kOwnerParked
   uint64_t inv;                      // inverse of obj_size's odd part mod 2^64 (see object_check)
   uintptr_t obj_addr;                // address of the first object
   uint32_t carved;                   // objects cut from fresh memory so far
@@ -59,6 +59,18 @@ struct alignas(64) SlabMeta {
   uint32_t released_pages;
   uint32_t lazy_pages;               // the subset released with MADV_FREE only
 };
+
+// SlabMeta::owner is more than the owning heap (heaps are 64-byte aligned):
+//   h              owned by heap h
+//   h | Parked     owned by h, with pages released while objects are live
+//   nullptr (|P)   orphaned: its thread exited with objects still live
+//   kOwnerEmpty    empty, in the pool: no object of it is live
+// free()'s fast path compares the word with the caller's heap, so every case
+// but a plain owner goes to small_free_remote, which can then afford to
+// check what the fast path cannot: a free into an empty slab, or of an
+// object on a released page, is a double free whose guard word is gone.
+inline constexpr uintptr_t kOwnerParked = 1;
+inline ThreadHeap* const kOwnerEmpty = reinterpret_cast<ThreadHeap*>(uintptr_t{2});
 
 struct SuperSlab {
   uint64_t magic;

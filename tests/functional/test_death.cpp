@@ -413,6 +413,45 @@ TEST_F(Death, FreeAfterSuperSlabReleased) {
       msg(kAny));
 }
 
+// LEAN releases whole free pages of a slab that still has live objects;
+// the objects on them are free but on no list, and their guard words are
+// gone with the page. Freeing one again must still be caught (FAST keeps
+// the page, and the guard word catches it).
+TEST_F(Death, DoubleFreeOfObjectOnReleasedPage) {
+  EXPECT_HK_ABORT(
+      {
+        std::vector<char*> v;
+        for (int i = 0; i < 2048; ++i) v.push_back(static_cast<char*>(hk_malloc(64)));
+        // An object in the same 64 KiB slab as v[0], pages away from it.
+        char* victim = nullptr;
+        for (char* p : v) {
+          uintptr_t a = reinterpret_cast<uintptr_t>(p);
+          uintptr_t b = reinterpret_cast<uintptr_t>(v[0]);
+          if ((a >> 16) == (b >> 16) && (a > b ? a - b : b - a) > 16384) victim = p;
+        }
+        if (!victim) std::exit(3);
+        for (size_t i = 1; i < v.size(); ++i) hk_free(v[i]);
+        hakmem_collect(1);  // flush caches, release free pages now
+        mark(victim);
+        hk_free(victim);
+      },
+      msg("double free"));
+}
+
+// An empty slab released whole forgets what it carved: a second free of its
+// object is then refused as invalid (or, before the release, a double free).
+TEST_F(Death, DoubleFreeAfterSlabReleased) {
+  EXPECT_HK_ABORT(
+      {
+        char* x = static_cast<char*>(hk_malloc(4000));
+        hk_free(x);
+        hakmem_collect(1);
+        mark(x);
+        hk_free(x);
+      },
+      msg(kAny));
+}
+
 // Control: the same sequences without the error must not abort, so the death
 // tests above cannot pass merely because every free aborts.
 TEST(DeathControl, ValidFreesDoNotAbort) {
