@@ -75,7 +75,7 @@ inline constexpr TcOffsets kTcOffsets = make_tc_offsets();
 }  // namespace detail
 
 // The cache bin offset for n in [0, kLookupMax]: malloc's size lookup.
-[[gnu::always_inline]] inline uint32_t tc_offset_lookup(size_t n) { return detail::kTcOffsets.v[(n + 15) >> 4]; }
+[[gnu::always_inline]] inline size_t tc_offset_lookup(size_t n) { return detail::kTcOffsets.v[(n + 15) >> 4]; }
 
 extern ThreadHeap g_empty_heap;
 extern __thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec")));
@@ -88,10 +88,10 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 [[noreturn]] void report_bad_pointer(const void* p, const char* op);
 [[noreturn]] void report_double_free(const void* p, const char* op);
 
-inline TcBin& bin_at(ThreadHeap* h, uint32_t off) { return *reinterpret_cast<TcBin*>(reinterpret_cast<char*>(h) + off); }
+inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin*>(reinterpret_cast<char*>(h) + off); }
 
 // Allocates from the cache bin at byte offset off (tc_offset(class)).
-[[gnu::always_inline]] inline void* small_alloc_at(uint32_t off) {
+[[gnu::always_inline]] inline void* small_alloc_at(size_t off) {
   ThreadHeap* h = tl_heap;
   TcBin& b = bin_at(h, off);
   FreeNode* f = b.head;
@@ -101,7 +101,7 @@ inline TcBin& bin_at(ThreadHeap* h, uint32_t off) { return *reinterpret_cast<TcB
     f->guard = 0;
     return f;
   }
-  return small_alloc_slow(h, off / static_cast<uint32_t>(sizeof(TcBin)));
+  return small_alloc_slow(h, static_cast<unsigned>(off / sizeof(TcBin)));
 }
 
 [[gnu::always_inline]] inline void* small_alloc(unsigned c) { return small_alloc_at(tc_offset(c)); }
@@ -134,7 +134,7 @@ inline TcBin& bin_at(ThreadHeap* h, uint32_t off) { return *reinterpret_cast<TcB
   // Only a mode that releases memory needs the clock. The flag test is
   // cheaper than the counter: every free decrementing one word makes a
   // chain of dependent read-modify-writes that costs FAST ~5% of its speed.
-  if (g_rt.decommit.mode != DecommitMode::Off && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
+  if (g_rt.releases && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
 }
 
 // The error paths of free(), reached by a tail call (they do not return).

@@ -13,18 +13,21 @@ namespace hakmem {
 
 struct SlabMeta;
 
-struct Runtime {
-  Options opt;
-  const ModePreset* preset = &kFastPreset;
-  size_t ss_size = size_t{2} << 20;
-  uintptr_t ss_mask = ~((uintptr_t{2} << 20) - 1);
-  DecommitConfig decommit;
-  size_t target_bytes = 0;          // RSS budget: HAKMEM_MEM_LEAN_TARGET_MB, else 3/4 of the cgroup limit (LEAN)
-  uintptr_t guard_key = 0;
+struct alignas(64) Runtime {
+  // What malloc() and free() read, together in the first cache line.
   uintptr_t arena_base = 0;         // the SuperSlab arena (core/arena.h); size 0 when there is none
   size_t arena_size = 0;
   SlabMeta* arena_meta = nullptr;   // slab metadata of the arena, one entry per 64 KiB
+  uintptr_t guard_key = 0;
+  uintptr_t ss_mask = ~((uintptr_t{2} << 20) - 1);
+  bool releases = false;            // decommit.mode != Off: free() keeps the heap's tick
   std::atomic<int> state{0};  // 0 not started, 2 ready
+  // The rest.
+  Options opt;
+  const ModePreset* preset = &kFastPreset;
+  size_t ss_size = size_t{2} << 20;
+  DecommitConfig decommit;
+  size_t target_bytes = 0;          // RSS budget: HAKMEM_MEM_LEAN_TARGET_MB, else 3/4 of the cgroup limit (LEAN)
 };
 
 extern Runtime g_rt;
