@@ -134,7 +134,7 @@ inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin
   // Only a mode that releases memory needs the clock. The flag test is
   // cheaper than the counter: every free decrementing one word makes a
   // chain of dependent read-modify-writes that costs FAST ~5% of its speed.
-  if (g_rt.releases && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
+  if (__builtin_expect(g_rt.releases, 0) && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
 }
 
 // The error paths of free(), reached by a tail call (they do not return).
