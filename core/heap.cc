@@ -285,6 +285,42 @@ uint32_t slab_collect_remote(SlabMeta* s) {
   return n;
 }
 
+// Bytes of empty slabs in the pools that are still committed (the idle
+// memory the cap in DecommitConfig bounds).
+std::atomic<size_t> g_idle_committed{0};
+
+// An empty slab leaves the pool's empty list, or its committed state.
+void idle_leave(const SlabMeta* s) {
+  if (s->span == SpanState::Committed) g_idle_committed.fetch_sub(kSlabSize, std::memory_order_relaxed);
+}
+
+// Under p.lock: unmaps a SuperSlab none of whose slabs is in use.
+void pool_unmap_superslab_locked(ClassPool& p, SuperSlab* ss) {
+  for (uint32_t i = 0; i < ss->fresh_next; ++i) {
+    SlabMeta* s = &ss->slabs[i];
+    if (s->list == SlabList::PoolEmpty) list_remove(p.empty, s), idle_leave(s);
+  }
+  if (ss->prev) ss->prev->next = ss->next;
+  else p.superslabs = ss->next;
+  if (ss->next) ss->next->prev = ss->prev;
+  p.superslab_count--;
+  superslab_unmap(ss);
+  g_superslabs_mapped.fetch_sub(1, std::memory_order_relaxed);
+}
+
+// Under p.lock: gives an empty slab's memory back the way a said, now.
+void pool_release_slab_locked(SlabMeta* s, DecommitAction a) {
+  SuperSlab* ss = superslab_of_slab(s);
+  char* b;
+  size_t len;
+  slab_object_area(ss, s, &b, &len);
+  release_range(b, len, a);
+  // The free list lived in the released memory: the slab starts afresh.
+  slab_reset_fresh(s);
+  idle_leave(s);
+  s->span = after(s->span, a);
+}
+
 // Under p.lock: put a slab with no live objects on the empty list.
 void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
   s->owner.store(kOwnerEmpty, std::memory_order_relaxed);
@@ -293,6 +329,20 @@ void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
   list_push_back(p.empty, s, SlabList::PoolEmpty);
   superslab_of_slab(s)->active--;
   note_deadline(next_deadline(g_rt.decommit, SpanState::Committed, now));
+  size_t idle = g_idle_committed.fetch_add(kSlabSize, std::memory_order_relaxed) + kSlabSize;
+  if (over_idle_cap(g_rt.decommit, idle)) {
+    // Over the cap: this class's oldest committed empty slab goes now, and
+    // its SuperSlab (header and metadata pages) too once wholly unused,
+    // unless it is the class's last.
+    for (SlabMeta* old = p.empty.first; old; old = old->next) {
+      if (old->span == SpanState::Committed) {
+        pool_release_slab_locked(old, first_stage(g_rt.decommit));
+        SuperSlab* ss = superslab_of_slab(old);
+        if (ss->active == 0 && p.superslab_count > 1) pool_unmap_superslab_locked(p, ss);
+        break;
+      }
+    }
+  }
 }
 
 uint64_t idle_clock() { return g_rt.decommit.mode == DecommitMode::Off ? 0 : os::now_ms(); }
@@ -323,6 +373,7 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
     else list_remove(p.empty, s), superslab_of_slab(s)->active++;
   } else if (s) {
     list_remove(p.empty, s);
+    idle_leave(s);
     superslab_of_slab(s)->active++;
   } else {
     s = pool_take_fresh(p);
@@ -766,18 +817,7 @@ void pool_trim_superslabs_locked(ClassPool& p, uint32_t keep) {
   uint32_t idle = 0;
   for (SuperSlab* ss = p.superslabs; ss;) {
     SuperSlab* next = ss->next;
-    if (ss->active == 0 && ++idle > keep) {
-      for (uint32_t i = 0; i < ss->fresh_next; ++i) {
-        SlabMeta* s = &ss->slabs[i];
-        if (s->list == SlabList::PoolEmpty) list_remove(p.empty, s);
-      }
-      if (ss->prev) ss->prev->next = ss->next;
-      else p.superslabs = ss->next;
-      if (ss->next) ss->next->prev = ss->prev;
-      p.superslab_count--;
-      superslab_unmap(ss);
-      g_superslabs_mapped.fetch_sub(1, std::memory_order_relaxed);
-    }
+    if (ss->active == 0 && ++idle > keep) pool_unmap_superslab_locked(p, ss);
     ss = next;
   }
 }
@@ -786,16 +826,7 @@ uint64_t pool_decommit_locked(ClassPool& p, uint64_t now, bool over_budget) {
   uint64_t next = UINT64_MAX;
   for (SlabMeta* s = p.empty.first; s; s = s->next) {
     DecommitAction a = decide(g_rt.decommit, s->span, s->idle_since_ms, now, over_budget);
-    if (a != DecommitAction::None) {
-      SuperSlab* ss = superslab_of_slab(s);
-      char* b;
-      size_t len;
-      slab_object_area(ss, s, &b, &len);
-      release_range(b, len, a);
-      // The free list lived in the released memory: the slab starts afresh.
-      slab_reset_fresh(s);
-      s->span = after(s->span, a);
-    }
+    if (a != DecommitAction::None) pool_release_slab_locked(s, a);
     uint64_t d = next_deadline(g_rt.decommit, s->span, s->idle_since_ms);
     if (d < next) next = d;
   }

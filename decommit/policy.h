@@ -21,6 +21,7 @@ struct DecommitConfig {
   DecommitMode mode = DecommitMode::Off;
   uint64_t delay_ms = 0;          // idle time before the first release
   uint64_t escalate_ms = 0;       // further idle time before FREE becomes DONTNEED
+  size_t idle_cap_bytes = 0;      // committed idle memory kept at most (0: no cap)
 };
 
 // What to do now with a span idle since idle_since_ms.
@@ -52,6 +53,21 @@ constexpr SpanState after(SpanState s, DecommitAction a) {
     case DecommitAction::Free: return SpanState::LazyFree;
     case DecommitAction::DontNeed: return SpanState::Released;
     default: return s;
+  }
+}
+
+// Idle memory beyond the cap is not kept for the delay: a burst that is freed
+// all at once gives back all but the cap right away.
+constexpr bool over_idle_cap(const DecommitConfig& cfg, size_t idle_committed_bytes) {
+  return cfg.mode != DecommitMode::Off && cfg.idle_cap_bytes != 0 && idle_committed_bytes > cfg.idle_cap_bytes;
+}
+
+// The first release stage, for a committed span released before its time.
+constexpr DecommitAction first_stage(const DecommitConfig& cfg) {
+  switch (cfg.mode) {
+    case DecommitMode::Free: return DecommitAction::Free;
+    case DecommitMode::DontNeed: return DecommitAction::DontNeed;
+    default: return DecommitAction::None;
   }
 }
 

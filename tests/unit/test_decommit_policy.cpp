@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "decommit/policy.h"
+#include "modes/presets.h"
 
 using namespace hakmem;
 
@@ -147,6 +148,24 @@ TEST(Policy, UsableInConstantExpressions) {
   static_assert(decide(c, SpanState::LazyFree, 0, 29, false) == DecommitAction::None);
   static_assert(decide(c, SpanState::LazyFree, 0, 30, false) == DecommitAction::DontNeed);
   SUCCEED();
+}
+
+TEST(Policy, IdleCap) {
+  DecommitConfig cfg{DecommitMode::Free, 1000, 1000, size_t{2} << 20};
+  EXPECT_FALSE(over_idle_cap(cfg, 0));
+  EXPECT_FALSE(over_idle_cap(cfg, size_t{2} << 20)) << "at the cap is not over it";
+  EXPECT_TRUE(over_idle_cap(cfg, (size_t{2} << 20) + 1));
+  EXPECT_EQ(first_stage(cfg), DecommitAction::Free);
+  cfg.mode = DecommitMode::DontNeed;
+  EXPECT_EQ(first_stage(cfg), DecommitAction::DontNeed);
+  cfg.mode = DecommitMode::Off;
+  EXPECT_FALSE(over_idle_cap(cfg, size_t{1} << 40)) << "OFF releases nothing, cap or not";
+  EXPECT_EQ(first_stage(cfg), DecommitAction::None);
+  DecommitConfig nocap{DecommitMode::Free, 1000, 1000, 0};
+  EXPECT_FALSE(over_idle_cap(nocap, size_t{1} << 40)) << "0: no cap";
+  // The presets: LEAN caps idle memory, FAST never releases.
+  EXPECT_GT(kLeanPreset.idle_cap_bytes, 0u);
+  EXPECT_EQ(kFastPreset.idle_cap_bytes, 0u);
 }
 
 }  // namespace
