@@ -14,7 +14,8 @@ plot 'soak-glibc.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#1f77b
      'soak-jemalloc-tuned.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#98df8a' title 'jemalloc-tuned', \
      'soak-hakmem-fast.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#9467bd' title 'hakmem-fast', \
      'soak-hakmem-lean.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#e377c2' title 'hakmem-lean', \
-     'soak-tcmalloc.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#8c564b' title 'tcmalloc'
+     'soak-hakmem-lean-dontneed.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#8c564b' title 'hakmem-lean-dontneed', \
+     'soak-tcmalloc.dat' using 1:2 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#ff7f0e' title 'tcmalloc'
 set ylabel 'RSS - LazyFree (MB)'
 plot 'soak-glibc.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#1f77b4' title 'glibc', \
      'soak-glibc-tuned.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#7fb2e5' title 'glibc-tuned', \
@@ -24,5 +25,6 @@ plot 'soak-glibc.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#1f77b
      'soak-jemalloc-tuned.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#98df8a' title 'jemalloc-tuned', \
      'soak-hakmem-fast.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#9467bd' title 'hakmem-fast', \
      'soak-hakmem-lean.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#e377c2' title 'hakmem-lean', \
-     'soak-tcmalloc.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#8c564b' title 'tcmalloc'
+     'soak-hakmem-lean-dontneed.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#8c564b' title 'hakmem-lean-dontneed', \
+     'soak-tcmalloc.dat' using 1:3 with linespoints lw 2 pt 7 ps 0.5 lc rgb '#ff7f0e' title 'tcmalloc'
 unset multiplot
