@@ -152,6 +152,26 @@ TEST(Collect, FromThreadsThatNeverAllocated) {
   u.join();
 }
 
+// Thread caches are bounded: freeing many objects of one class leaves at
+// most the mode's per-class budget in this thread's cache (FAST 64 KiB, LEAN
+// 16 KiB, at least 16 / 8 objects), the rest goes back to the slabs.
+TEST(Stats, ThreadCacheIsBoundedPerClass) {
+  hakmem_collect(1);  // start with empty caches
+  const size_t size = 64, count = 20000;
+  std::vector<void*> v(count);
+  for (auto& p : v) p = hk_malloc(size);
+  for (void* p : v) hk_free(p);
+  hakmem_stats_t s;
+  ASSERT_EQ(hakmem_stats(&s), 0);
+  const size_t budget = env_lean() ? 16 * 1024 : 64 * 1024;
+  EXPECT_GT(s.thread_cache_bytes, 0u) << "frees did not go through the cache";
+  std::fprintf(stderr, "thread cache after the frees: %zu bytes\n", s.thread_cache_bytes);
+  // Other classes hold a few KiB from gtest's own allocations. A bin that
+  // overflows keeps half, so FAST holds at least 32 KiB here: LEAN's bound
+  // (16 + 8 KiB) is below that.
+  EXPECT_LE(s.thread_cache_bytes, budget + 8 * 1024) << "cache of " << s.thread_cache_bytes << " bytes";
+}
+
 TEST(PrintStats, WritesToFd) {
   int fds[2];
   ASSERT_EQ(pipe(fds), 0);
