@@ -254,7 +254,17 @@ void hakmem_collect(int force) {
 // HAKMEM_STATS=1: the report at exit. Here rather than in stats.cc so that
 // programs linking the static core get it too.
 __attribute__((destructor)) static void hakmem_exit_stats() {
-  if (g_rt.state.load() == 2 && g_rt.opt.stats) hakmem_print_stats(2);
+  if (g_rt.state.load() != 2 || !g_rt.opt.stats) return;
+  if (!g_rt.opt.stats_path[0]) return hakmem_print_stats(2);
+  int fd = os::open_append(g_rt.opt.stats_path);
+  if (fd < 0) {
+    os::Line l;
+    l.str("hakmem: HAKMEM_STATS: cannot open ").str(g_rt.opt.stats_path).str(" for the report\n");
+    l.write(2);
+    return;
+  }
+  hakmem_print_stats(fd);
+  os::close_fd(fd);
 }
 
 int hakmem_stats(hakmem_stats_t* out) {

@@ -275,6 +275,16 @@ void write_fd(int fd, const char* s, size_t n) {
   }
 }
 
+int open_append(const char* path) {
+  ErrnoGuard g;
+  return ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
+void close_fd(int fd) {
+  ErrnoGuard g;
+  ::close(fd);
+}
+
 void fatal_pointer(const char* what, const void* p) {
   Line l;
   l.str("hakmem: ").str(what).str(" ").hex(reinterpret_cast<uintptr_t>(p)).chr('\n');
@@ -287,6 +297,12 @@ void fatal(const char* what) {
   l.str("hakmem: ").str(what).chr('\n');
   l.write(2);
   abort();
+}
+
+Line& Line::end() {
+  if (len_ < sizeof buf_) buf_[len_++] = '\n';
+  else buf_[sizeof buf_ - 1] = '\n';
+  return *this;
 }
 
 Line& Line::str(const char* s) {

@@ -58,6 +58,9 @@ size_t read_rss_statm();
 size_t cgroup_memory_limit();
 
 void write_fd(int fd, const char* s, size_t n);
+// open(path, O_WRONLY | O_CREAT | O_APPEND) with mode 0644; -1 on failure.
+int open_append(const char* path);
+void close_fd(int fd);
 
 // Report a misuse of the allocator and abort: "hakmem: <what> <ptr>".
 [[noreturn]] void fatal_pointer(const char* what, const void* p);
@@ -71,6 +74,8 @@ class Line {
   Line& hex(uintptr_t v);
   Line& kib(uint64_t bytes);  // "<n> KiB"
   Line& chr(char c);
+  // Ends the line with '\n' even when the buffer is full (the text is cut).
+  Line& end();
   void write(int fd) const { write_fd(fd, buf_, len_); }
   const char* data() const { return buf_; }
   size_t size() const { return len_; }

@@ -70,9 +70,20 @@ const OptionDesc kOptions[] = {
      "address space reserved for SuperSlabs, up to 16T (K/M/G/T suffix); 0: none, every SuperSlab mapped "
      "on its own. It commits no memory"},
     {"HAKMEM_STATS", [](const ModePreset&) { return "0"; },
-     [](const char* v, Options& o) { return parse_bool(v, &o.stats); },
-     [](const Options& o, os::Line& l) { l.num(o.stats); },
-     "1: print options, statistics and an RSS breakdown to stderr at exit"},
+     [](const char* v, Options& o) {
+       o.stats_path[0] = '\0';
+       if (v[0] != '/') return parse_bool(v, &o.stats);
+       size_t n = std::strlen(v);
+       if (n >= sizeof o.stats_path) return false;
+       std::memcpy(o.stats_path, v, n + 1);
+       return o.stats = true;
+     },
+     [](const Options& o, os::Line& l) {
+       if (o.stats_path[0]) l.str(o.stats_path);
+       else l.num(o.stats);
+     },
+     "1: print options, statistics and an RSS breakdown to stderr at exit; an absolute path: append them "
+     "to that file instead (for programs that close stderr)"},
 };
 
 const char* find_env(char* const* envp, const char* name) {
@@ -85,8 +96,13 @@ const char* find_env(char* const* envp, const char* name) {
 
 void warn_bad(int fd, const char* name, const char* value, const char* dflt, const char* doc) {
   os::Line l;
-  l.str("hakmem: ignoring ").str(name).str("='").str(value).str("' (expected ").str(doc).str("); using default ")
-      .str(dflt).chr('\n');
+  // A value too long for the line is cut, but the line stays one line.
+  char shown[81];
+  size_t n = std::strlen(value);
+  std::memcpy(shown, value, n < 80 ? n : 80);
+  shown[n < 80 ? n : 80] = '\0';
+  l.str("hakmem: ignoring ").str(name).str("='").str(shown).str(n > 80 ? "...'" : "'").str(" (expected ").str(doc)
+      .str("); using default ").str(dflt).end();
   l.write(fd);
 }
 

@@ -18,6 +18,7 @@ struct Options {
   uint64_t decommit_delay_ms = 0;    // HAKMEM_DECOMMIT_DELAY_MS
   bool decommit_thread = false;      // HAKMEM_DECOMMIT_THREAD
   bool stats = false;                // HAKMEM_STATS
+  char stats_path[256] = "";         // ... when an absolute path: the report goes there, not to stderr
   size_t arena_size = 0;             // HAKMEM_ARENA_SIZE (bytes of address space, 0 = none)
 };
 

@@ -4,6 +4,7 @@ It prints one clear line on stderr naming the variable, the value and the defaul
 import os
 import subprocess
 import sys
+import tempfile
 
 probe = sys.argv[1]
 failures = []
@@ -44,7 +45,8 @@ bad = [("HAKMEM_SS_SIZE", "banana", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
        ("HAKMEM_MEM_LEAN", "maybe", {}, (0, 2 << 20)),                          # CMake default OFF
        ("HAKMEM_MEM_LEAN_DECOMMIT", "SOMETIMES", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
        ("HAKMEM_DECOMMIT_DELAY_MS", "-5x", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
-       ("HAKMEM_MEM_LEAN_TARGET_MB", "lots", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10))]
+       ("HAKMEM_MEM_LEAN_TARGET_MB", "lots", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
+       ("HAKMEM_STATS", "relative/stats.txt", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10))]
 for var, val, extra, want in bad:
     env = dict(extra)
     env[var] = val
@@ -60,6 +62,17 @@ for var, val, extra, want in bad:
         failures.append(f"{var}={val}: want exactly one stderr line, got {lines!r}")
     elif var not in lines[0] or val not in lines[0]:
         failures.append(f"{var}={val}: stderr line does not name variable and value: {lines[0]!r}")
+
+# HAKMEM_STATS=<absolute path>: the report is appended to that file, stderr stays quiet.
+with tempfile.TemporaryDirectory() as d:
+    path = os.path.join(d, "stats.txt")
+    for run_no in (1, 2):
+        r = run({"HAKMEM_MEM_LEAN": "1", "HAKMEM_STATS": path})
+        if r.returncode != 0 or r.stderr.strip():
+            failures.append(f"HAKMEM_STATS={path}: exit {r.returncode} stderr={r.stderr!r}")
+    text = open(path).read() if os.path.exists(path) else ""
+    if text.count("hakmem: mode LEAN") != 2 or "hakmem:   rss " not in text or f"HAKMEM_STATS={path}" not in text:
+        failures.append(f"HAKMEM_STATS={path}: want two appended reports, got {text[:300]!r}")
 
 for f in failures:
     print("FAIL:", f)

@@ -22,4 +22,8 @@ cmp "$tmp/ref2.txt" "$tmp/out2.txt" || fail "sort -k output differs"
 # Small buffer: forces temporary files and merges.
 run_preloaded "$lib" sort -S 1M -T "$tmp" "$tmp/in.txt" >"$tmp/out3.txt"
 cmp "$tmp/ref.txt" "$tmp/out3.txt" || fail "sort -S 1M output differs"
+# sort closes stderr before exiting: HAKMEM_STATS=<file> still gets the report.
+HAKMEM_STATS="$tmp/stats.txt" run_preloaded "$lib" sort "$tmp/in.txt" >/dev/null
+grep -q "^hakmem: mode" "$tmp/stats.txt" || fail "no report in HAKMEM_STATS file: $(head -c 300 "$tmp/stats.txt" 2>&1)"
+grep -q "^hakmem:   rss " "$tmp/stats.txt" || fail "report without the RSS breakdown"
 echo "ok: sort $(wc -l <"$tmp/out.txt") lines"

@@ -137,6 +137,14 @@ TEST(Options, ValuesAreHonoured) {
   EXPECT_TRUE(p.o.stats);
   EXPECT_EQ(p.o.arena_size, size_t{1} << 40);
   EXPECT_EQ(parse({"HAKMEM_ARENA_SIZE=0"}).o.arena_size, 0u) << "0 turns the reservation off";
+  EXPECT_STREQ(p.o.stats_path, "") << "1: the report goes to stderr";
+  Parsed f = parse({"HAKMEM_STATS=/var/tmp/hakmem-stats.txt"});
+  EXPECT_EQ(f.err, "");
+  EXPECT_TRUE(f.o.stats);
+  EXPECT_STREQ(f.o.stats_path, "/var/tmp/hakmem-stats.txt");
+  Parsed longpath = parse({"HAKMEM_STATS=/" + std::string(300, 'x')});
+  EXPECT_EQ(lines(longpath.err), 1u) << "a path too long for the buffer is a bad value";
+  EXPECT_FALSE(longpath.o.stats);
 }
 
 TEST(Options, PrefixNamesAreNotConfused) {
