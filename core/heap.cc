@@ -331,14 +331,14 @@ void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
   note_deadline(next_deadline(g_rt.decommit, SpanState::Committed, now));
   size_t idle = g_idle_committed.fetch_add(kSlabSize, std::memory_order_relaxed) + kSlabSize;
   if (over_idle_cap(g_rt.decommit, idle)) {
-    // Over the cap: this class's oldest committed empty slab goes now, and
-    // its SuperSlab (header and metadata pages) too once wholly unused,
-    // unless it is the class's last.
+    // Over the cap: this class's oldest committed empty slab goes now. Its
+    // SuperSlab stays mapped until the delay has passed (decommit_run trims
+    // it then): unmapping it here would also throw away the pages MADV_FREE
+    // left in place, and a program that refills them would fault every one
+    // back in (phases ran 20% slower that way, for 0.7 MB less RSS).
     for (SlabMeta* old = p.empty.first; old; old = old->next) {
       if (old->span == SpanState::Committed) {
         pool_release_slab_locked(old, first_stage(g_rt.decommit));
-        SuperSlab* ss = superslab_of_slab(old);
-        if (ss->active == 0 && p.superslab_count > 1) pool_unmap_superslab_locked(p, ss);
         break;
       }
     }
