@@ -8,6 +8,7 @@ FIRST_COLUMNS = ["workload", "allocator", "rep", "status", "detail", "exit", "wa
                  "ops", "secs", "ops_per_sec", "peak_rss_kb", "rss_kb", "rss_minus_lazyfree_kb", "lazyfree_kb",
                  "anon_huge_kb", "minflt", "majflt"]
 REFERENCES = ("glibc", "mimalloc")
+PAIRED_REFERENCE = "mimalloc"
 
 
 # ---------------------------------------------------------------- runs.csv
@@ -96,6 +97,31 @@ def ratio(value, reference):
     return f"{value / reference:.2f}×"
 
 
+def paired_ratio(cell, reference, key):
+    """Speed against the reference run of the same repetition, which ran next to it: the
+    median of those ratios, and in how many repetitions this allocator was faster. On a
+    machine whose speed drifts between repetitions this cancels most of the drift."""
+    ref_by_rep = {}
+    for row in reference.ok:
+        try:
+            ref_by_rep[row["rep"]] = float(row[key])
+        except (KeyError, ValueError, TypeError):
+            pass
+    ratios = []
+    for row in cell.ok:
+        try:
+            value = float(row[key])
+        except (KeyError, ValueError, TypeError):
+            continue
+        ref = ref_by_rep.get(row["rep"])
+        if ref:
+            ratios.append(value / ref)
+    if len(ratios) < 2:
+        return "–"
+    faster = sum(1 for r in ratios if r > 1)
+    return f"{statistics.median(ratios):.2f}× ({faster}/{len(ratios)} faster)"
+
+
 def md_table(header, rows):
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
@@ -108,21 +134,28 @@ def workload_table(workload, cells):
     header = ["allocator"] + [c.label for c in workload.columns]
     for name in refs:
         header.append(f"speed vs {name}")
+    paired = cells.get(PAIRED_REFERENCE)
+    if paired and len(paired.ok) > 1:
+        header.append(f"speed vs {PAIRED_REFERENCE}, same repetition")
+    else:
+        paired = None
     for name in refs:
         header.append(f"{workload.memory_label} vs {name}")
     header.append("runs")
     rows = []
     for name, cell in cells.items():
-        rows.append([name] + _metric_cells(workload, cell, refs) + [_runs_cell(cell)])
+        rows.append([name] + _metric_cells(workload, cell, refs, paired) + [_runs_cell(cell)])
     return md_table(header, rows)
 
 
-def _metric_cells(workload, cell, refs):
+def _metric_cells(workload, cell, refs, paired=None):
     if not cell.ok:
-        width = len(workload.columns) + 2 * len(refs)
+        width = len(workload.columns) + 2 * len(refs) + (1 if paired else 0)
         return [f"**FAILED**: {cell.failure_summary()}"] + [""] * (width - 1)
     out = [fmt_spread(cell, c.key, c.unit) if c.spread else fmt(cell.median(c.key), c.unit) for c in workload.columns]
     out += [ratio(cell.median(workload.speed_key), ref.median(workload.speed_key)) for ref in refs.values()]
+    if paired:
+        out.append(paired_ratio(cell, paired, workload.speed_key))
     out += [ratio(cell.median(workload.memory_key), ref.median(workload.memory_key)) for ref in refs.values()]
     return out
 
@@ -175,7 +208,10 @@ How to read the tables: every number is the median over the successful repetitio
 and the main memory column also show min–max. MB are MiB (kB / 1024). "RSS−LazyFree" is
 RSS minus the MADV_FREE pages the kernel has not reclaimed yet (what a memory cgroup could
 take back without OOM). Ratios compare medians with the glibc and mimalloc rows (speed:
-higher is faster; memory: lower is leaner). A run that crashed, timed out, printed no
+higher is faster; memory: lower is leaner). "Same repetition" divides each run's speed by
+mimalloc's in the same repetition (they ran one after the other) and gives the median of
+those ratios and how many repetitions were faster: on a machine whose speed drifts between
+repetitions it is steadier than the ratio of medians. A run that crashed, timed out, printed no
 result or did not actually use the allocator (the workload reports which library its
 malloc came from) shows as **FAILED** with the reason; it never disappears from the table.
 All processes are plain C programs (no libstdc++), so a few hundred kB of every RSS figure
