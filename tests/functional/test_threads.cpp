@@ -227,6 +227,13 @@ TEST(Threads, ManyShortLivedThreadsDoNotLeak) {
 TEST(Threads, ForkWhileOtherThreadsAllocate) {
   std::atomic<bool> stop{false};
   std::atomic<long> ops{0};
+  // Fork only once every worker runs its loop. A thread still starting is
+  // inside the C library or the sanitizer runtime, which allocate with their
+  // own malloc: under the asan preset that allocator is not fork-safe, and a
+  // child forked while a starting thread held one of its locks hangs in the
+  // sanitizer (seen under parallel ctest; the child's stack was all in
+  // __sanitizer::SizeClassAllocator64), not in hakmem.
+  std::atomic<int> running{0};
   std::vector<std::thread> ts;
   // Slot arrays are static (not on the glibc heap): in a forked child the
   // threads are gone, and LeakSanitizer (asan preset) would report a vector
@@ -237,6 +244,7 @@ TEST(Threads, ForkWhileOtherThreadsAllocate) {
     ts.emplace_back([&, t] {
       std::mt19937_64 rng(t);
       void* (&v)[256] = slots[t];
+      running.fetch_add(1);
       while (!stop.load(std::memory_order_relaxed)) {
         size_t i = rng() % 256;
         if (v[i]) hk_free(v[i]);
@@ -245,7 +253,7 @@ TEST(Threads, ForkWhileOtherThreadsAllocate) {
       }
       for (void* p : v) hk_free(p);
     });
-  while (ops.load() < 10000) std::this_thread::yield();
+  while (running.load() < 3 || ops.load() < 10000) std::this_thread::yield();
 
   int failures = 0;
   for (int round = 0; round < 30; ++round) {
