@@ -30,7 +30,7 @@ struct FreeNode {
 enum class SlabList : uint8_t { None, HeapPartial, HeapFull, PoolEmpty, PoolOrphan };
 
 struct alignas(64) SlabMeta {
-  // What free() reads, together in the first half of a cache line.
+  // What free() reads (owner to tz), together at the start of the first cache line.
   std::atomic<ThreadHeap*> owner;    // the owning heap, tagged: see kOwnerParked
   uint64_t inv;                      // inverse of obj_size's odd part mod 2^64 (see object_check)
   uintptr_t obj_addr;                // address of the first object
