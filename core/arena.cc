@@ -16,6 +16,13 @@ uint32_t g_next;       // slots [g_next, g_slots) were never handed out
 uint32_t* g_free;      // stack of given-back slot indices (g_slots entries, touched as used)
 uint32_t g_free_count;
 size_t g_in_use;
+
+// A slot back on the stack (its memory is reserved again or never committed).
+void put_back(uint32_t slot) {
+  LockGuard g(g_lock);
+  g_free[g_free_count++] = slot;
+  g_in_use--;
+}
 }  // namespace
 
 void init(size_t size, size_t ss_size) {
@@ -52,9 +59,7 @@ void* take() {
   }
   void* p = reinterpret_cast<void*>(g_rt.arena_base + size_t{slot} * g_rt.ss_size);
   if (os::commit(p, g_rt.ss_size)) return p;
-  LockGuard g(g_lock);
-  g_free[g_free_count++] = slot;
-  g_in_use--;
+  put_back(slot);
   return nullptr;
 }
 
@@ -63,10 +68,7 @@ void give(void* ss) {
   // A free() of a stale pointer into the slot must find nothing carved.
   uintptr_t a = reinterpret_cast<uintptr_t>(ss);
   std::memset(static_cast<void*>(slab_of(a)), 0, (g_rt.ss_size >> kSlabShift) * sizeof(SlabMeta));
-  uint32_t slot = static_cast<uint32_t>((reinterpret_cast<uintptr_t>(ss) - g_rt.arena_base) / g_rt.ss_size);
-  LockGuard g(g_lock);
-  g_free[g_free_count++] = slot;
-  g_in_use--;
+  put_back(static_cast<uint32_t>((a - g_rt.arena_base) / g_rt.ss_size));
 }
 
 size_t slots_in_use() {

@@ -191,7 +191,7 @@ void slab_reclaim_pages(SlabMeta* s, SuperSlab* ss) {
     if (!(pages_mask(first, last) & s->released_pages)) continue;
     auto* f = reinterpret_cast<FreeNode*>(base + idx * s->obj_size);
     f->next = s->free;
-    f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
+    f->guard = guard_of(f);
     s->free = f;
     s->free_count++;
   }
@@ -701,13 +701,13 @@ bool object_parked(const SlabMeta* s, const FreeNode* f) {
   // Read the owner before publishing: once f is on the list the slab may be
   // collected, emptied and released by its owner at any moment.
   ThreadHeap* owner = s->owner.load(std::memory_order_acquire);  // pairs with set_owner
-  if (reinterpret_cast<uintptr_t>(owner) & (kOwnerParked | uintptr_t{2})) {
+  if (reinterpret_cast<uintptr_t>(owner) & kOwnerTagBits) {
     if (owner == kOwnerEmpty || object_parked(s, f)) report_double_free(f, "free()");
     owner = owner_untagged(owner);
     ThreadHeap* h = tl_heap;
-    if (owner == h) return owner_push(h, s, f, reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key);
+    if (owner == h) return owner_push(h, s, f, guard_of(f));
   }
-  f->guard = reinterpret_cast<uintptr_t>(f) ^ g_rt.guard_key;
+  f->guard = guard_of(f);
   FreeNode* head = s->remote.load(std::memory_order_relaxed);
   do {
     f->next = head;

@@ -114,14 +114,21 @@ inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin
   return registry::is_superslab(base) ? reinterpret_cast<SuperSlab*>(base)->slab_of(a) : nullptr;
 }
 
+// The guard word of the object at a while it is free.
+[[gnu::always_inline]] inline uintptr_t guard_of(uintptr_t a) { return a ^ g_rt.guard_key; }
+[[gnu::always_inline]] inline uintptr_t guard_of(const void* p) { return guard_of(reinterpret_cast<uintptr_t>(p)); }
+
+// Whether a is the start of an object carved in slab s.
+[[gnu::always_inline]] inline bool object_carved(const SlabMeta* s, uintptr_t a) {
+  return object_check(object_offset(s, a), s->inv, s->tz) < __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
+}
+
 // Checks that p is the start of an object carved in slab s and not already
 // free; aborts if not.
 [[gnu::always_inline]] inline void check_object(const SlabMeta* s, const void* p, const char* op) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  uint64_t idx = object_check(object_offset(s, a), s->inv, s->tz);
-  if (__builtin_expect(idx >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED), 0)) report_bad_pointer(p, op);
-  if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == (a ^ g_rt.guard_key), 0))
-    report_double_free(p, op);
+  if (__builtin_expect(!object_carved(s, a), 0)) report_bad_pointer(p, op);
+  if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == guard_of(a), 0)) report_double_free(p, op);
 }
 
 // A free by the slab's owner: onto its cache bin. guard is f's guard value.
@@ -145,10 +152,9 @@ inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin
 // the guard value is computed once and the error paths are tail calls.
 [[gnu::always_inline]] inline void small_free(SlabMeta* s, void* p) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
-  uint64_t idx = object_check(object_offset(s, a), s->inv, s->tz);
-  if (__builtin_expect(idx >= __atomic_load_n(&s->carved, __ATOMIC_RELAXED), 0)) return free_bad_pointer(p);
+  if (__builtin_expect(!object_carved(s, a), 0)) return free_bad_pointer(p);
   FreeNode* f = static_cast<FreeNode*>(p);
-  uintptr_t guard = a ^ g_rt.guard_key;
+  uintptr_t guard = guard_of(a);
   if (__builtin_expect(f->guard == guard, 0)) return free_double(p);
   ThreadHeap* h = tl_heap;
   if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) return owner_push(h, s, f, guard);

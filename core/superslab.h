@@ -70,7 +70,9 @@ struct alignas(64) SlabMeta {
 // check what the fast path cannot: a free into an empty slab, or of an
 // object on a released page, is a double free whose guard word is gone.
 inline constexpr uintptr_t kOwnerParked = 1;
-inline ThreadHeap* const kOwnerEmpty = reinterpret_cast<ThreadHeap*>(uintptr_t{2});
+inline constexpr uintptr_t kOwnerEmptyWord = 2;
+inline constexpr uintptr_t kOwnerTagBits = kOwnerParked | kOwnerEmptyWord;  // set: not a plain owner
+inline ThreadHeap* const kOwnerEmpty = reinterpret_cast<ThreadHeap*>(kOwnerEmptyWord);
 
 struct SuperSlab {
   uint64_t magic;
