@@ -64,6 +64,7 @@ struct ClassPool {
 ClassPool g_pools[kNumClasses];
 std::atomic<uint64_t> g_next_deadline{UINT64_MAX};
 std::atomic<uint64_t> g_superslabs_mapped{0};
+std::atomic<uint32_t> g_superslab_seq{0};  // SuperSlabs made so far: staggers SuperSlab::first_slab
 
 void note_deadline(uint64_t t) {
   uint64_t cur = g_next_deadline.load(std::memory_order_relaxed);
@@ -217,7 +218,8 @@ SuperSlab* superslab_new(unsigned c) {
   ss->recip = ((uint64_t{1} << 48) + ss->obj_size - 1) / ss->obj_size;
   ss->slab_count = static_cast<uint32_t>(slabs);
   ss->header_bytes = static_cast<uint32_t>(header);
-  ss->fresh_next = static_cast<uint32_t>(header >> kSlabShift);  // skip slabs wholly inside the header
+  ss->fresh_next = 0;
+  ss->first_slab = static_cast<uint32_t>(g_superslab_seq.fetch_add(1, std::memory_order_relaxed)) & (ss->slab_count - 1);
   for (size_t i = 0; i < slabs; ++i) {
     SlabMeta* s = &ss->slabs[i];
     size_t begin = i << kSlabShift;
@@ -233,7 +235,6 @@ SuperSlab* superslab_new(unsigned c) {
     s->capacity = start >= begin + kSlabSize ? 0 : static_cast<uint32_t>((begin + kSlabSize - start) / ss->obj_size);
     // fresh mmap memory and given-back arena metadata are zero: the other fields already are.
   }
-  while (ss->fresh_next < ss->slab_count && ss->slabs[ss->fresh_next].capacity == 0) ss->fresh_next++;
   if (own_mapping && !registry::set_superslab(reinterpret_cast<uintptr_t>(ss), true)) {
     os::unmap(ss, size);
     return nullptr;
@@ -259,8 +260,9 @@ void pool_link_superslab(ClassPool& p, SuperSlab* ss) {
 // A slab with capacity from a SuperSlab that still has fresh slabs.
 SlabMeta* pool_take_fresh(ClassPool& p) {
   for (SuperSlab* ss = p.superslabs; ss; ss = ss->next) {
-    if (ss->fresh_next < ss->slab_count) {
-      SlabMeta* s = &ss->slabs[ss->fresh_next++];
+    while (ss->fresh_next < ss->slab_count) {
+      SlabMeta* s = ss->taken(ss->fresh_next++);
+      if (s->capacity == 0) continue;  // wholly inside the header
       ss->active++;
       return s;
     }
@@ -297,7 +299,7 @@ void idle_leave(const SlabMeta* s) {
 // Under p.lock: unmaps a SuperSlab none of whose slabs is in use.
 void pool_unmap_superslab_locked(ClassPool& p, SuperSlab* ss) {
   for (uint32_t i = 0; i < ss->fresh_next; ++i) {
-    SlabMeta* s = &ss->slabs[i];
+    SlabMeta* s = ss->taken(i);
     if (s->list == SlabList::PoolEmpty) list_remove(p.empty, s), idle_leave(s);
   }
   if (ss->prev) ss->prev->next = ss->next;
@@ -928,7 +930,7 @@ SmallStats small_stats() {
       st.metadata += ss->header_bytes;
       if (arena::contains(reinterpret_cast<uintptr_t>(ss))) st.metadata += ss->slab_count * sizeof(SlabMeta);
       for (uint32_t i = 0; i < ss->fresh_next; ++i) {
-        SlabMeta* s = &ss->slabs[i];
+        SlabMeta* s = ss->taken(i);
         uint32_t used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);
         uint32_t carved = __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
         pc.live_bytes += size_t{used} * ss->obj_size;

@@ -80,7 +80,8 @@ struct SuperSlab {
   uint32_t obj_size;
   uint64_t recip;          // ceil(2^48 / obj_size): offset -> index without dividing
   uint32_t slab_count;
-  uint32_t fresh_next;     // slabs [fresh_next, slab_count) were never used
+  uint32_t fresh_next;     // slabs taken(fresh_next) .. taken(slab_count - 1) were never used
+  uint32_t first_slab;     // where the order of taking fresh slabs starts (see taken)
   uint32_t active;         // slabs owned by heaps or orphaned (not empty, not fresh)
   uint32_t header_bytes;   // page aligned
   SuperSlab* prev;
@@ -91,6 +92,12 @@ struct SuperSlab {
   SlabMeta* slabs;
 
   SlabMeta* slab_of(uintptr_t a) { return &slabs[(a - reinterpret_cast<uintptr_t>(this)) >> kSlabShift]; }
+  // The i-th slab in the order fresh slabs are taken: from first_slab on,
+  // wrapping. SuperSlabs are aligned to their size, so the metadata of
+  // their first slabs would otherwise sit at one offset modulo 4 KiB and
+  // compete for one set of the L1 cache; starting each at another slab
+  // spreads the hot metadata of every class over the cache.
+  SlabMeta* taken(uint32_t i) { return &slabs[(first_slab + i) & (slab_count - 1)]; }
   char* slab_base(const SlabMeta* s) { return reinterpret_cast<char*>(this) + (size_t{s->index} << kSlabShift); }
   static char* obj_begin(const SlabMeta* s) { return reinterpret_cast<char*>(s->obj_addr); }
 };
