@@ -128,6 +128,7 @@ void init_slow() {
   // reached, not after the delay: unless set, the budget is 3/4 of the limit.
   if (o.lean && o.target_auto) g_rt.target_bytes = os::cgroup_memory_limit() / 4 * 3;
   g_rt.guard_key = make_guard_key();
+  g_tc_tp_off = reinterpret_cast<intptr_t>(tl_cache.bins) - static_cast<intptr_t>(thread_pointer());
   arena::init(o.arena_size, o.ss_size);
   heap_key_create();
   // Fork handlers go in before any other thread can use the pools, so a

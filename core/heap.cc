@@ -18,6 +18,8 @@ namespace hakmem {
 
 ThreadHeap g_empty_heap;
 __thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec"))) = &g_empty_heap;
+__thread ThreadCache tl_cache __attribute__((tls_model("initial-exec")));
+intptr_t g_tc_tp_off;
 
 namespace {
 
@@ -89,7 +91,13 @@ ThreadHeap* owner_word(const SlabMeta* s, ThreadHeap* h) {
 ThreadHeap* owner_untagged(ThreadHeap* w) {
   return reinterpret_cast<ThreadHeap*>(reinterpret_cast<uintptr_t>(w) & ~kOwnerParked);
 }
-void set_owner(SlabMeta* s, ThreadHeap* h) { s->owner.store(owner_word(s, h), std::memory_order_release); }
+// Sets the owner word and, for a plain owner, the owner's thread pointer
+// that free()'s fast path compares (0 otherwise: never a thread pointer).
+void set_owner(SlabMeta* s, ThreadHeap* h) {
+  ThreadHeap* w = owner_word(s, h);
+  s->owner_tp.store(w == h && h ? h->tp : 0, std::memory_order_relaxed);
+  s->owner.store(w, std::memory_order_release);
+}
 // Owner context, after released_pages changed: retag.
 void retag_owner(SlabMeta* s) { set_owner(s, owner_untagged(s->owner.load(std::memory_order_relaxed))); }
 // released_pages is read by free() in other threads (small_free_remote).
@@ -192,7 +200,7 @@ void slab_reclaim_pages(SlabMeta* s, SuperSlab* ss) {
     if (!(pages_mask(first, last) & s->released_pages)) continue;
     auto* f = reinterpret_cast<FreeNode*>(base + idx * s->obj_size);
     f->next = s->free;
-    f->guard = guard_of(f);
+    f->guard = guard_of(s);
     s->free = f;
     s->free_count++;
   }
@@ -230,7 +238,8 @@ SuperSlab* superslab_new(unsigned c) {
     s->inv = odd_inverse(ss->obj_size >> s->tz);
     s->obj_size = ss->obj_size;
     s->class_idx = static_cast<uint16_t>(c);
-    s->tc_off = static_cast<uint16_t>(tc_offset(c));
+    s->tp_off = static_cast<int32_t>(g_tc_tp_off + tc_offset(c));
+    s->guard = g_rt.guard_key ^ reinterpret_cast<uintptr_t>(s);
     s->obj_addr = reinterpret_cast<uintptr_t>(ss) + start;
     s->capacity = start >= begin + kSlabSize ? 0 : static_cast<uint32_t>((begin + kSlabSize - start) / ss->obj_size);
     // fresh mmap memory and given-back arena metadata are zero: the other fields already are.
@@ -325,6 +334,7 @@ void pool_release_slab_locked(SlabMeta* s, DecommitAction a) {
 
 // Under p.lock: put a slab with no live objects on the empty list.
 void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
+  s->owner_tp.store(0, std::memory_order_relaxed);
   s->owner.store(kOwnerEmpty, std::memory_order_relaxed);
   s->idle_since_ms = now;
   s->span = SpanState::Committed;
@@ -411,6 +421,9 @@ uint32_t tcache_limit(unsigned c) {
 // releases memory within a delay, rare enough to cost nothing measurable.
 uint32_t tick_interval() { return g_rt.decommit.mode == DecommitMode::Off ? UINT32_MAX : 128; }
 
+// Set once the thread's heap was torn down at thread exit (see heap_create).
+__thread bool tl_exiting __attribute__((tls_model("initial-exec")));
+
 ThreadHeap* heap_create() {
   runtime::ensure_init();
   ThreadHeap* h;
@@ -426,12 +439,19 @@ ThreadHeap* heap_create() {
       g_all_heaps = h;
     }
   }
+  h->tc = tl_cache.bins;
+  // A heap made after the thread's own was torn down (another key's
+  // destructor allocating) may outlive the thread, if no destructor round
+  // is left to tear it down too. Its slabs must then never match the thread
+  // pointer of a later thread on the same stack: it claims none, and its
+  // thread's frees take the remote path until the thread is gone.
+  h->tp = tl_exiting ? 0 : thread_pointer();
   for (unsigned c = 0; c < kNumClasses; ++c) {
     h->tc[c] = TcBin{nullptr, static_cast<int32_t>(tcache_limit(c)), tcache_limit(c)};
     h->bins[c] = HeapBin{};
   }
   h->remote_classes.store(0, std::memory_order_relaxed);
-  h->tick = tick_interval();
+  tl_cache.tick = tick_interval();
   h->clock_ms = h->last_sweep_ms = idle_clock();
   h->live = true;
   tl_heap = h;  // before pthread_setspecific, which may allocate
@@ -439,7 +459,10 @@ ThreadHeap* heap_create() {
   return h;
 }
 
-void heap_key_destructor(void* arg) { heap_thread_exit(static_cast<ThreadHeap*>(arg)); }
+void heap_key_destructor(void* arg) {
+  tl_exiting = true;
+  heap_thread_exit(static_cast<ThreadHeap*>(arg));
+}
 
 // Returns an object to its slab's local free list (the owner's path).
 // Returns the slab if it became empty.
@@ -655,7 +678,7 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
 }
 
 [[gnu::noinline]] void heap_tick(ThreadHeap* h) {
-  h->tick = tick_interval();
+  tl_cache.tick = tick_interval();
   if (g_rt.decommit.mode == DecommitMode::Off) return;
   uint64_t now = os::now_ms();
   h->clock_ms = now;
@@ -707,9 +730,9 @@ bool object_parked(const SlabMeta* s, const FreeNode* f) {
     if (owner == kOwnerEmpty || object_parked(s, f)) report_double_free(f, "free()");
     owner = owner_untagged(owner);
     ThreadHeap* h = tl_heap;
-    if (owner == h) return owner_push(h, s, f, guard_of(f));
+    if (owner == h) return owner_push(s, f, guard_of(s), thread_pointer());
   }
-  f->guard = guard_of(f);
+  f->guard = guard_of(s);
   FreeNode* head = s->remote.load(std::memory_order_relaxed);
   do {
     f->next = head;
@@ -791,6 +814,7 @@ void heap_thread_exit(ThreadHeap* h) {
   tl_heap = &g_empty_heap;
   LockGuard g(g_heap_lock);
   h->live = false;
+  h->tp = 0;
   h->next_free = g_free_heaps;
   g_free_heaps = h;
 }
@@ -905,6 +929,20 @@ void heap_fork_parent() {
 }
 
 void heap_fork_child() {
+  // Only the forking thread lives on in the child, but glibc hands the other
+  // threads' stacks, and so their thread pointers, to threads the child
+  // creates. The slabs of the heaps left behind must not match one of those
+  // in free()'s fast path: they keep their owner word (frees reach them
+  // through their remote lists, as for any owner that never returns) and
+  // lose their thread pointer. The locks taken by heap_fork_prepare are
+  // still held.
+  const uintptr_t me = thread_pointer();
+  for (ThreadHeap* h = g_all_heaps; h; h = h->next_all)
+    if (h != tl_heap) h->tp = 0;
+  for (ClassPool& p : g_pools)
+    for (SuperSlab* ss = p.superslabs; ss; ss = ss->next)
+      for (uint32_t i = 0; i < ss->fresh_next; ++i)
+        if (ss->taken(i)->owner_tp.load(std::memory_order_relaxed) != me) ss->taken(i)->owner_tp.store(0, std::memory_order_relaxed);
   heap_fork_parent();
   // The background thread does not exist in the child; start it on demand.
   g_bg_state.store(0);

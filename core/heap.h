@@ -5,9 +5,12 @@
 // owns. A free by the owner goes to its cache; a free by any other thread
 // goes to the slab's lock-free remote list, which the owner collects.
 //
-// tl_heap starts at g_empty_heap, whose caches are empty, so the first
-// malloc of a thread falls into the slow path that creates its heap: the
-// fast path never asks "am I initialised?".
+// The cache bins themselves live in static TLS (tl_cache), so the fast
+// paths reach them from the thread pointer without loading a heap pointer,
+// and a slab names its owning thread by that thread pointer (owner_tp), which
+// free() compares with its own in one instruction. Bins start empty, so the
+// first malloc of a thread falls into the slow path that creates its heap:
+// the fast path never asks "am I initialised?".
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -41,12 +44,20 @@ struct HeapBin {
   SlabListHead full;       // owned slabs with nothing local (may receive remote frees)
 };
 
-struct ThreadHeap {
-  TcBin tc[kNumClasses];
+// A thread's cache: every class's bin, in static TLS.
+struct ThreadCache {
+  TcBin bins[kNumClasses];
   // Counts owner frees down to the next time-based check (heap_tick): a
   // process that only cycles a few objects through its caches never enters
   // the slow paths, yet its idle slabs must still be released.
   uint32_t tick;
+};
+
+extern __thread ThreadCache tl_cache __attribute__((tls_model("initial-exec")));
+
+struct ThreadHeap {
+  TcBin* tc;                // its thread's tl_cache.bins (read by statistics while the thread lives)
+  uintptr_t tp;             // its thread's thread pointer: the owner_tp of the slabs it owns
   uint64_t clock_ms;        // time at the last tick: ages partial slabs without reading the clock
   uint64_t last_sweep_ms;   // last page sweep of this heap's partial slabs
   uint64_t last_budget_ms;  // last RSS budget check from heap_tick
@@ -57,9 +68,10 @@ struct ThreadHeap {
   bool live;
 };
 
-static_assert(offsetof(ThreadHeap, tc) == 0, "cache bins are found by byte offset from the heap");
+// The calling thread's thread pointer (%fs:0): unique among live threads.
+[[gnu::always_inline]] inline uintptr_t thread_pointer() { return reinterpret_cast<uintptr_t>(__builtin_thread_pointer()); }
 
-// Byte offset of class c's cache bin in a ThreadHeap.
+// Byte offset of class c's cache bin in ThreadCache::bins.
 constexpr uint32_t tc_offset(unsigned c) { return c * static_cast<uint32_t>(sizeof(TcBin)); }
 
 namespace detail {
@@ -77,6 +89,10 @@ inline constexpr TcOffsets kTcOffsets = make_tc_offsets();
 // The cache bin offset for n in [0, kLookupMax]: malloc's size lookup.
 [[gnu::always_inline]] inline size_t tc_offset_lookup(size_t n) { return detail::kTcOffsets.v[(n + 15) >> 4]; }
 
+// Offset of tl_cache.bins from the thread pointer: the same in every thread
+// (static TLS). Set at start-up; SlabMeta::tp_off adds the class's bin.
+extern intptr_t g_tc_tp_off;
+
 extern ThreadHeap g_empty_heap;
 extern __thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec")));
 
@@ -88,12 +104,9 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 [[noreturn]] void report_bad_pointer(const void* p, const char* op);
 [[noreturn]] void report_double_free(const void* p, const char* op);
 
-inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin*>(reinterpret_cast<char*>(h) + off); }
-
 // Allocates from the cache bin at byte offset off (tc_offset(class)).
 [[gnu::always_inline]] inline void* small_alloc_at(size_t off) {
-  ThreadHeap* h = tl_heap;
-  TcBin& b = bin_at(h, off);
+  TcBin& b = *reinterpret_cast<TcBin*>(reinterpret_cast<char*>(tl_cache.bins) + off);
   FreeNode* f = b.head;
   if (__builtin_expect(f != nullptr, 1)) {
     b.head = f->next;
@@ -101,7 +114,7 @@ inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin
     f->guard = 0;
     return f;
   }
-  return small_alloc_slow(h, static_cast<unsigned>(off / sizeof(TcBin)));
+  return small_alloc_slow(tl_heap, static_cast<unsigned>(off / sizeof(TcBin)));
 }
 
 [[gnu::always_inline]] inline void* small_alloc(unsigned c) { return small_alloc_at(tc_offset(c)); }
@@ -114,9 +127,8 @@ inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin
   return registry::is_superslab(base) ? reinterpret_cast<SuperSlab*>(base)->slab_of(a) : nullptr;
 }
 
-// The guard word of the object at a while it is free.
-[[gnu::always_inline]] inline uintptr_t guard_of(uintptr_t a) { return a ^ g_rt.guard_key; }
-[[gnu::always_inline]] inline uintptr_t guard_of(const void* p) { return guard_of(reinterpret_cast<uintptr_t>(p)); }
+// The guard word of a free object of slab s (SlabMeta::guard).
+[[gnu::always_inline]] inline uintptr_t guard_of(const SlabMeta* s) { return s->guard; }
 
 // Whether a is the start of an object carved in slab s.
 [[gnu::always_inline]] inline bool object_carved(const SlabMeta* s, uintptr_t a) {
@@ -128,20 +140,21 @@ inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin
 [[gnu::always_inline]] inline void check_object(const SlabMeta* s, const void* p, const char* op) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   if (__builtin_expect(!object_carved(s, a), 0)) report_bad_pointer(p, op);
-  if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == guard_of(a), 0)) report_double_free(p, op);
+  if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == guard_of(s), 0)) report_double_free(p, op);
 }
 
-// A free by the slab's owner: onto its cache bin. guard is f's guard value.
-[[gnu::always_inline]] inline void owner_push(ThreadHeap* h, const SlabMeta* s, FreeNode* f, uintptr_t guard) {
-  TcBin& b = bin_at(h, s->tc_off);
+// A free by the slab's owner, the thread whose thread pointer is tp: onto
+// its cache bin. guard is f's guard value.
+[[gnu::always_inline]] inline void owner_push(const SlabMeta* s, FreeNode* f, uintptr_t guard, uintptr_t tp) {
+  TcBin& b = *reinterpret_cast<TcBin*>(tp + s->tp_off);
   f->next = b.head;
   f->guard = guard;
   b.head = f;
-  if (__builtin_expect(--b.room < 0, 0)) return small_flush(h, &b);
+  if (__builtin_expect(--b.room < 0, 0)) return small_flush(tl_heap, &b);
   // Only a mode that releases memory needs the clock. The flag test is
   // cheaper than the counter: every free decrementing one word makes a
   // chain of dependent read-modify-writes that costs FAST ~5% of its speed.
-  if (__builtin_expect(g_rt.releases, 0) && __builtin_expect(--h->tick == 0, 0)) heap_tick(h);
+  if (__builtin_expect(g_rt.releases, 0) && __builtin_expect(--tl_cache.tick == 0, 0)) heap_tick(tl_heap);
 }
 
 // The error paths of free(), reached by a tail call (they do not return).
@@ -154,10 +167,10 @@ inline TcBin& bin_at(ThreadHeap* h, size_t off) { return *reinterpret_cast<TcBin
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   if (__builtin_expect(!object_carved(s, a), 0)) return free_bad_pointer(p);
   FreeNode* f = static_cast<FreeNode*>(p);
-  uintptr_t guard = guard_of(a);
+  uintptr_t guard = guard_of(s);
   if (__builtin_expect(f->guard == guard, 0)) return free_double(p);
-  ThreadHeap* h = tl_heap;
-  if (__builtin_expect(s->owner.load(std::memory_order_relaxed) == h, 1)) return owner_push(h, s, f, guard);
+  uintptr_t tp = thread_pointer();
+  if (__builtin_expect(s->owner_tp.load(std::memory_order_relaxed) == tp, 1)) return owner_push(s, f, guard, tp);
   small_free_remote(s, f, s->class_idx);
 }
 

@@ -20,8 +20,8 @@ inline constexpr unsigned kSlabShift = 16;
 inline constexpr size_t kSlabSize = size_t{1} << kSlabShift;
 inline constexpr uint64_t kSuperSlabMagic = 0x68616b6d656d5353ull;  // "hakmemSS"
 
-// A free object. The second word is the double-free guard: address ^ key
-// while the object is free, cleared when it is handed out.
+// A free object. The second word is the double-free guard: its slab's
+// SlabMeta::guard while the object is free, cleared when it is handed out.
 struct FreeNode {
   FreeNode* next;
   uintptr_t guard;
@@ -30,15 +30,17 @@ struct FreeNode {
 enum class SlabList : uint8_t { None, HeapPartial, HeapFull, PoolEmpty, PoolOrphan };
 
 struct alignas(64) SlabMeta {
-  // What free() reads (owner to tz), together at the start of the first cache line.
-  std::atomic<ThreadHeap*> owner;    // the owning heap, tagged: see kOwnerParked
+  // What free() reads (owner_tp to obj_size), together in the first cache line.
+  std::atomic<uintptr_t> owner_tp;   // thread pointer of the owning thread; 0 unless a plain owner (see kOwnerParked)
   uint64_t inv;                      // inverse of obj_size's odd part mod 2^64 (see object_check)
   uintptr_t obj_addr;                // address of the first object
+  uintptr_t guard;                   // guard word of its free objects: a random key ^ this address
   uint32_t carved;                   // objects cut from fresh memory so far
+  int32_t tp_off;                    // offset of the class's cache bin from the thread pointer
   uint16_t class_idx;
-  uint16_t tc_off;                   // byte offset of the class's cache bin in a ThreadHeap
-  uint32_t obj_size;
   uint8_t tz;                        // trailing zero bits of obj_size
+  uint32_t obj_size;
+  std::atomic<ThreadHeap*> owner;    // the owning heap, tagged: see kOwnerParked
   uint64_t recip;                    // ceil(2^48 / obj_size): offset -> index without dividing
   // The rest is for the slow paths.
   FreeNode* free;                    // local free list: owner only (pool lock when unowned)
@@ -65,10 +67,12 @@ struct alignas(64) SlabMeta {
 //   h | Parked     owned by h, with pages released while objects are live
 //   nullptr (|P)   orphaned: its thread exited with objects still live
 //   kOwnerEmpty    empty, in the pool: no object of it is live
-// free()'s fast path compares the word with the caller's heap, so every case
-// but a plain owner goes to small_free_remote, which can then afford to
-// check what the fast path cannot: a free into an empty slab, or of an
-// object on a released page, is a double free whose guard word is gone.
+// SlabMeta::owner_tp is h's thread pointer for a plain owner h and 0 in
+// every other case (set together by set_owner). free()'s fast path compares
+// owner_tp with the caller's thread pointer, so every case but a plain
+// owner goes to small_free_remote, which can then afford to check what the
+// fast path cannot: a free into an empty slab, or of an object on a
+// released page, is a double free whose guard word is gone.
 inline constexpr uintptr_t kOwnerParked = 1;
 inline constexpr uintptr_t kOwnerEmptyWord = 2;
 inline constexpr uintptr_t kOwnerTagBits = kOwnerParked | kOwnerEmptyWord;  // set: not a plain owner
@@ -135,5 +139,6 @@ constexpr uint64_t odd_inverse(uint64_t odd) {
 [[gnu::always_inline]] inline uint64_t object_offset(const SlabMeta* s, uintptr_t a) { return a - s->obj_addr; }
 
 static_assert(sizeof(SlabMeta) == 128, "slab metadata: two cache lines, indexed by shift");
+static_assert(offsetof(SlabMeta, obj_size) + sizeof(uint32_t) <= 64, "what free() reads fits in one cache line");
 
 }  // namespace hakmem

@@ -313,6 +313,148 @@ TEST(Threads, ForkWhileOtherThreadsAllocate) {
   hk_free(p);
 }
 
+// free() recognises its own slabs by the thread pointer of their owner.
+// glibc gives a forked child's new threads the stacks, and so the thread
+// pointers, of the parent's other threads, whose heaps still own slabs in
+// the child: a child thread on such a stack must free those objects as a
+// foreign thread, not into its own (still empty) thread cache.
+TEST(Threads, ForkChildThreadOnAParentThreadsStackFreesItsObjects) {
+  constexpr int kObjs = 3000;
+  static void* objs[kObjs];
+  static uintptr_t owner_id;
+  std::atomic<int> phase{0};
+  std::thread owner([&] {
+    for (int i = 0; i < kObjs; ++i) {
+      size_t n = 16 + (i * 37) % 1500;
+      objs[i] = hk_malloc(n);
+      ASSERT_NE(objs[i], nullptr);
+      fill(objs[i], 16, i);
+    }
+    owner_id = reinterpret_cast<uintptr_t>(pthread_self());
+    phase = 1;
+    while (phase.load() != 2) std::this_thread::yield();  // alive (owning its slabs) across the fork
+  });
+  while (phase.load() != 1) std::this_thread::yield();
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Start threads, keeping each alive, until one runs on the owner's stack.
+    static std::atomic<int> found{0};
+    static std::atomic<bool> release{false};
+    std::vector<pthread_t> started;
+    for (int t = 0; t < 64 && !found.load(); ++t) {
+      pthread_t th;
+      std::atomic<bool> checked{false};
+      auto body = [](void* arg) -> void* {
+        auto* done = static_cast<std::atomic<bool>*>(arg);
+        if (reinterpret_cast<uintptr_t>(pthread_self()) == owner_id) {
+          for (int i = 0; i < kObjs; ++i) {
+            if (check(objs[i], 16, i) != SIZE_MAX) _exit(4);
+            hk_free(objs[i]);
+          }
+          // Its own allocations work as usual.
+          for (int i = 0; i < 10000; ++i) hk_free(hk_malloc(16 + i % 1000));
+          found = 1;
+        }
+        done->store(true);
+        while (!release.load()) sched_yield();
+        return nullptr;
+      };
+      if (pthread_create(&th, nullptr, body, &checked) != 0) _exit(2);
+      while (!checked.load()) sched_yield();
+      started.push_back(th);
+    }
+    release = true;
+    for (pthread_t th : started) pthread_join(th, nullptr);
+    _exit(found.load() ? 0 : 5);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  phase = 2;
+  owner.join();
+  ASSERT_TRUE(WIFEXITED(status)) << "child killed by signal " << (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  ASSERT_NE(WEXITSTATUS(status), 5) << "no thread of the child got the parent thread's stack: the C library no "
+                                       "longer reuses stacks, and this test must find another way to provoke it";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  for (void* p : objs) hk_free(p);
+}
+
+// A thread on the stack of a thread that exited frees what that thread left.
+TEST(Threads, ThreadOnAnExitedThreadsStackFreesItsObjects) {
+  constexpr int kObjs = 3000;
+  static void* objs[kObjs];
+  uintptr_t first_id = 0;
+  std::thread([&] {
+    for (int i = 0; i < kObjs; ++i) {
+      objs[i] = hk_malloc(16 + (i * 37) % 1500);
+      ASSERT_NE(objs[i], nullptr);
+      fill(objs[i], 16, i);
+    }
+    first_id = reinterpret_cast<uintptr_t>(pthread_self());
+  }).join();
+  bool reused = false;
+  for (int t = 0; t < 16 && !reused; ++t)
+    std::thread([&] {
+      if (reinterpret_cast<uintptr_t>(pthread_self()) != first_id) return;
+      reused = true;
+      for (int i = 0; i < kObjs; ++i) {
+        ASSERT_EQ(check(objs[i], 16, i), SIZE_MAX) << "object " << i;
+        hk_free(objs[i]);
+      }
+      for (int i = 0; i < 10000; ++i) hk_free(hk_malloc(16 + i % 1000));
+    }).join();
+  ASSERT_TRUE(reused) << "no new thread got the exited thread's stack: the C library no longer reuses stacks, "
+                         "and this test must find another way to provoke it";
+}
+
+// A key destructor that allocates in every destructor round: the heap made
+// for it in the last round is never torn down. A later thread on the same
+// stack must still free what that heap's slabs hold, as a foreign thread.
+namespace late_alloc {
+constexpr int kObjs = 500;
+void* objs[kObjs];
+int rounds;
+pthread_key_t key;
+void destructor(void*) {
+  for (int i = 0; i < kObjs; ++i) {
+    if (objs[i]) hk_free(objs[i]);
+    objs[i] = hk_malloc(16 + (i * 37) % 1500);
+    if (!objs[i]) abort();
+    fill(objs[i], 16, i + rounds * kObjs);
+  }
+  ++rounds;
+  pthread_setspecific(key, &rounds);  // once more, as long as the C library allows
+}
+}  // namespace late_alloc
+
+TEST(Threads, HeapMadeInTheLastDestructorRoundDoesNotClaimTheStack) {
+  using namespace late_alloc;
+  hk_free(hk_malloc(1));  // hakmem's own key first: it runs before ours in each round
+  ASSERT_EQ(pthread_key_create(&key, destructor), 0);
+  uintptr_t first_id = 0;
+  std::thread([&] {
+    first_id = reinterpret_cast<uintptr_t>(pthread_self());
+    pthread_setspecific(key, &rounds);
+  }).join();
+  ASSERT_GE(rounds, 2) << "the destructor ran " << rounds << " times";
+  const int last = rounds - 1;
+  bool reused = false;
+  for (int t = 0; t < 16 && !reused; ++t)
+    std::thread([&] {
+      if (reinterpret_cast<uintptr_t>(pthread_self()) != first_id) return;
+      reused = true;
+      for (int i = 0; i < kObjs; ++i) {
+        ASSERT_EQ(check(objs[i], 16, i + last * kObjs), SIZE_MAX) << "object " << i;
+        hk_free(objs[i]);
+        objs[i] = nullptr;
+      }
+      for (int i = 0; i < 10000; ++i) hk_free(hk_malloc(16 + i % 1000));
+    }).join();
+  pthread_key_delete(key);
+  ASSERT_TRUE(reused) << "no new thread got the exited thread's stack: the C library no longer reuses stacks, "
+                         "and this test must find another way to provoke it";
+}
+
 TEST(Threads, CollectConcurrentWithAllocation) {
   std::atomic<bool> stop{false};
   std::atomic<long> bad{0};
