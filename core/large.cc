@@ -17,13 +17,21 @@ struct Entry {
 };
 constexpr uintptr_t kEmpty = 0, kDeleted = 1;
 
+// A freed mapping kept for reuse. The header sits at the start of the
+// mapping itself (ours while cached, and resident: the program used it), so
+// the cache holds as many mappings as the preset allows, without a table.
+// Mappings are on a list per size (exact page count up to kBucketPages, one
+// list for everything larger) and on one list in the order they were freed,
+// for eviction and for the decommit delay.
 struct CachedMap {
-  void* base;
+  CachedMap* next;   // same bucket
+  CachedMap* prev;
+  CachedMap* newer;  // freed order
+  CachedMap* older;
   size_t len;
   uint64_t freed_ms;  // for the decommit delay (LEAN)
-  uint64_t seq;       // free order, for eviction
 };
-constexpr unsigned kMaxCache = 64;
+constexpr size_t kBucketPages = 256;  // 1 MiB: exact-size lists below, one shared list above
 
 struct State {
   SpinLock lock;
@@ -32,10 +40,11 @@ struct State {
   size_t count = 0;     // live entries
   size_t deleted = 0;
   size_t live_bytes = 0;
-  CachedMap cache[kMaxCache];
-  unsigned cached = 0;
+  CachedMap* bucket[kBucketPages + 1] = {};  // [pages - 1], [kBucketPages]: larger
+  CachedMap* oldest = nullptr;
+  CachedMap* newest = nullptr;
+  size_t cached = 0;
   size_t cache_bytes = 0;
-  uint64_t free_seq = 0;
 } g;
 
 size_t slot_of(uintptr_t base, size_t cap) {
@@ -88,46 +97,80 @@ void erase_locked(Entry* e) {
   g.deleted++;
 }
 
-unsigned cache_limit() {
-  unsigned n = g_rt.preset->large_cache_entries;
-  return n < kMaxCache ? n : kMaxCache;
+size_t bucket_of(size_t len) {
+  size_t pages = len / os::kPageSize;
+  return pages <= kBucketPages ? pages - 1 : kBucketPages;
 }
 
-// A cached mapping of at least len bytes and not much more (best fit).
+void cache_unlink_locked(CachedMap* m) {
+  CachedMap*& head = g.bucket[bucket_of(m->len)];
+  if (m->prev) m->prev->next = m->next;
+  else head = m->next;
+  if (m->next) m->next->prev = m->prev;
+  if (m->older) m->older->newer = m->newer;
+  else g.oldest = m->newer;
+  if (m->newer) m->newer->older = m->older;
+  else g.newest = m->older;
+  g.cached--;
+  g.cache_bytes -= m->len;
+}
+
+// Moves the oldest cached mapping to *victims (linked through next), to be
+// unmapped outside the lock.
+void cache_evict_oldest_locked(CachedMap** victims) {
+  CachedMap* m = g.oldest;
+  cache_unlink_locked(m);
+  m->next = *victims;
+  *victims = m;
+}
+
+void unmap_victims(CachedMap* v) {
+  while (v) {
+    CachedMap* next = v->next;
+    os::unmap(v, v->len);
+    v = next;
+  }
+}
+
+// A cached mapping of at least len bytes and not much more (up to a quarter
+// more: the best fit among those).
 void* cache_take_locked(size_t len) {
-  int best = -1;
-  for (unsigned i = 0; i < g.cached; ++i) {
-    size_t l = g.cache[i].len;
-    if (l >= len && l - len <= len / 4 && (best < 0 || l < g.cache[best].len)) best = static_cast<int>(i);
-  }
-  if (best < 0) return nullptr;
-  CachedMap m = g.cache[best];
-  g.cache[best] = g.cache[--g.cached];
-  g.cache_bytes -= m.len;
-  if (m.len != len) {
+  if (!g.cached) return nullptr;
+  size_t most = len + len / 4;
+  CachedMap* m = nullptr;
+  size_t pages = len / os::kPageSize;
+  for (size_t p = pages; p <= kBucketPages && p * os::kPageSize <= most && !m; ++p) m = g.bucket[p - 1];
+  if (!m && most > kBucketPages * os::kPageSize)
+    for (CachedMap* c = g.bucket[kBucketPages]; c; c = c->next)
+      if (c->len >= len && c->len <= most && (!m || c->len < m->len)) m = c;
+  if (!m) return nullptr;
+  cache_unlink_locked(m);
+  size_t got = m->len;
+  if (got != len) {
     // Keep the exact length so usable_size and munmap agree.
-    os::unmap(static_cast<char*>(m.base) + len, m.len - len);
+    os::unmap(reinterpret_cast<char*>(m) + len, got - len);
   }
-  return m.base;
+  return m;
 }
 
 // Offers a freed mapping to the cache, evicting the oldest entries to make
 // room (a program moving to another size must not find the cache full of the
-// old one). Evicted mappings go to *victims for unmapping outside the lock.
-// Returns false if the mapping itself must be unmapped.
-bool cache_put_locked(void* base, size_t len, uint64_t now, CachedMap* victims, unsigned* nvictims) {
-  unsigned limit = cache_limit();
+// old one). Evicted mappings go to *victims. Returns false if the mapping
+// itself must be unmapped.
+bool cache_put_locked(void* base, size_t len, uint64_t now, CachedMap** victims) {
+  size_t limit = g_rt.preset->large_cache_entries;
   size_t budget = g_rt.preset->large_cache_bytes;
   if (limit == 0 || len > budget) return false;
-  while (g.cached >= limit || g.cache_bytes + len > budget) {
-    unsigned oldest = 0;
-    for (unsigned i = 1; i < g.cached; ++i)
-      if (g.cache[i].seq < g.cache[oldest].seq) oldest = i;
-    victims[(*nvictims)++] = g.cache[oldest];
-    g.cache_bytes -= g.cache[oldest].len;
-    g.cache[oldest] = g.cache[--g.cached];
-  }
-  g.cache[g.cached++] = CachedMap{base, len, now, ++g.free_seq};
+  while (g.cached >= limit || g.cache_bytes + len > budget) cache_evict_oldest_locked(victims);
+  auto* m = static_cast<CachedMap*>(base);
+  CachedMap*& head = g.bucket[bucket_of(len)];
+  *m = CachedMap{head, nullptr, nullptr, g.newest, len, now};
+  if (head) head->prev = m;
+  head = m;
+  if (g.newest) g.newest->newer = m;
+  else g.oldest = m;
+  g.newest = m;
+  g.cached++;
   g.cache_bytes += len;
   return true;
 }
@@ -170,8 +213,7 @@ void* alloc(size_t size, size_t align, bool* fresh) {
 bool free(void* p) {
   size_t len;
   bool cached;
-  CachedMap victims[kMaxCache];
-  unsigned nvictims = 0;
+  CachedMap* victims = nullptr;
   {
     LockGuard lg(g.lock);
     Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
@@ -179,9 +221,9 @@ bool free(void* p) {
     len = e->len;
     erase_locked(e);
     uint64_t now = g_rt.decommit.mode == DecommitMode::Off ? 0 : os::now_ms();
-    cached = cache_put_locked(p, len, now, victims, &nvictims);
+    cached = cache_put_locked(p, len, now, &victims);
   }
-  for (unsigned i = 0; i < nvictims; ++i) os::unmap(victims[i].base, victims[i].len);
+  unmap_victims(victims);
   if (!cached) os::unmap(p, len);
   else if (g_rt.decommit.mode != DecommitMode::Off) decommit_note_deadline(os::now_ms() + g_rt.decommit.delay_ms);
   return true;
@@ -210,22 +252,12 @@ void* resize(void* p, size_t new_size) {
 }
 
 void trim_cache(uint64_t now, bool force) {
-  CachedMap victims[kMaxCache];
-  unsigned n = 0;
+  CachedMap* victims = nullptr;
   {
     LockGuard lg(g.lock);
-    for (unsigned i = 0; i < g.cached;) {
-      CachedMap& m = g.cache[i];
-      if (force || now - m.freed_ms >= g_rt.decommit.delay_ms) {
-        victims[n++] = m;
-        g.cache_bytes -= m.len;
-        m = g.cache[--g.cached];
-      } else {
-        ++i;
-      }
-    }
+    while (g.oldest && (force || now - g.oldest->freed_ms >= g_rt.decommit.delay_ms)) cache_evict_oldest_locked(&victims);
   }
-  for (unsigned i = 0; i < n; ++i) os::unmap(victims[i].base, victims[i].len);
+  unmap_victims(victims);
 }
 
 Stats stats() {

@@ -1,6 +1,7 @@
 // Allocations above kMaxSmallSize: page-granular mappings tracked in a hash
 // table (so free() can tell a live large block from a foreign or freed
-// pointer), with a small cache of freed mappings for reuse. realloc grows
+// pointer), with a cache of freed mappings for reuse (bounded by the mode's
+// preset: generous in FAST, small and trimmed after the delay in LEAN). realloc grows
 // and shrinks them with mremap, in place where the address space allows.
 #pragma once
 #include <cstddef>

@@ -105,6 +105,61 @@ TEST(Stats, LiveLargeBytesTrackLargeAllocations) {
   EXPECT_LT(c.live_large_bytes, b.live_large_bytes);
 }
 
+// Freed large mappings are kept for reuse, as many as the mode allows: FAST
+// keeps every one up to 128 MiB (a program cycling through a few hundred
+// 64 KiB buffers maps them once), LEAN at most 16 and 8 MiB.
+TEST(Stats, FreedLargeMappingsAreCachedAndReused) {
+  constexpr size_t kSize = 64 << 10, kCount = 300;
+  hakmem_collect(1);
+  hakmem_stats_t a, b, c;
+  ASSERT_EQ(hakmem_stats(&a), 0);
+  std::vector<void*> v(kCount);
+  for (size_t i = 0; i < kCount; ++i) {
+    v[i] = hk_malloc(kSize);
+    ASSERT_NE(v[i], nullptr);
+    fill(v[i], kSize, i);
+  }
+  for (void* p : v) hk_free(p);
+  ASSERT_EQ(hakmem_stats(&b), 0);
+  const size_t cached = b.large_cache_bytes - a.large_cache_bytes;
+  for (size_t i = 0; i < kCount; ++i) {
+    v[i] = hk_malloc(kSize);
+    ASSERT_NE(v[i], nullptr);
+    fill(v[i], kSize, 1000 + i);
+  }
+  ASSERT_EQ(hakmem_stats(&c), 0);
+  for (size_t i = 0; i < kCount; ++i) ASSERT_EQ(check(v[i], kSize, 1000 + i), SIZE_MAX) << "block " << i;
+  for (void* p : v) hk_free(p);
+  if (env_lean()) {
+    EXPECT_LE(b.large_cache_bytes, size_t{8} << 20);
+    EXPECT_LE(cached, 16 * kSize);
+  } else {
+    EXPECT_EQ(cached, kCount * kSize) << "not every freed mapping was kept";
+    EXPECT_EQ(c.mmap_calls, b.mmap_calls) << "mappings were made again instead of reused";
+    EXPECT_EQ(c.large_cache_bytes, a.large_cache_bytes) << "the reuse did not take them from the cache";
+  }
+}
+
+// The cache is bounded in bytes too: the oldest mappings go first.
+TEST(Stats, LargeCacheIsBoundedInBytes) {
+  const size_t budget = env_lean() ? size_t{8} << 20 : size_t{128} << 20;
+  const size_t size = budget / 3 + (64 << 10);  // three do not fit
+  void* p[3];
+  for (auto& q : p) {
+    q = hk_malloc(size);
+    ASSERT_NE(q, nullptr);
+  }
+  for (void* q : p) hk_free(q);
+  hakmem_stats_t s;
+  ASSERT_EQ(hakmem_stats(&s), 0);
+  EXPECT_LE(s.large_cache_bytes, budget);
+  EXPECT_GE(s.large_cache_bytes, 2 * size) << "the two newest mappings should be kept";
+  // The newest is reused first (best fit, then any of the kept ones).
+  void* again = hk_malloc(size);
+  EXPECT_TRUE(again == p[1] || again == p[2]) << "expected a kept mapping, got a new one";
+  hk_free(again);
+}
+
 TEST(Collect, LiveObjectsSurviveForcedCollect) {
   // Fragment slabs (every other object freed), force-release everything idle,
   // then check that every live object is intact and slabs are reusable.
