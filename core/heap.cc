@@ -466,12 +466,15 @@ void heap_key_destructor(void* arg) {
 
 // Returns an object to its slab's local free list (the owner's path).
 // Returns the slab if it became empty.
-SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* f) {
-  SlabMeta* s = slab_of(f);
-  f->next = s->free;
-  s->free = f;
-  s->free_count++;
-  s->used--;
+// Puts the n objects first..last (linked in that order, all of one slab
+// owned by h) back on their slab's free list. Returns the slab if it has no
+// live object left.
+SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* last, uint32_t n) {
+  SlabMeta* s = slab_of(first);
+  last->next = s->free;
+  s->free = first;
+  s->free_count += n;
+  s->used -= n;
   HeapBin& bin = h->bins[c];
   if (s->list == SlabList::HeapFull) {
     list_remove(bin.full, s);
@@ -493,8 +496,19 @@ void heap_release_if_empty(ThreadHeap* h, unsigned c, SlabMeta* s) {
 
 void tcache_return(ThreadHeap* h, unsigned c, FreeNode* f) {
   while (f) {
+    // Objects freed together mostly come from one slab: return each run of
+    // them at once. Slabs are 64 KiB aligned, so one slab is one value of
+    // the address bits above kSlabShift.
+    const uintptr_t slab = reinterpret_cast<uintptr_t>(f) >> kSlabShift;
+    FreeNode* last = f;
+    uint32_t n = 1;
     FreeNode* next = f->next;
-    heap_release_if_empty(h, c, slab_put_local(h, c, f));
+    while (next && reinterpret_cast<uintptr_t>(next) >> kSlabShift == slab) {
+      last = next;
+      next = next->next;
+      ++n;
+    }
+    heap_release_if_empty(h, c, slab_put_local(h, c, f, last, n));
     f = next;
   }
 }
@@ -502,6 +516,15 @@ void tcache_return(ThreadHeap* h, unsigned c, FreeNode* f) {
 // Move up to want objects from s to the thread cache.
 uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
   uint32_t n = 0;
+  // With no object handed out the slab starts afresh: carving writes its
+  // memory in address order, where its free list would be read in the order
+  // the objects were freed, usually long ago and so from memory (after a
+  // burst of frees, twice the cache misses per object).
+  if (s->used == 0 && s->carved != 0) {
+    bool parked = s->released_pages != 0;
+    slab_reset_fresh(s);
+    if (parked) retag_owner(s);
+  }
   if (!s->free && s->carved == s->capacity && s->released_pages) slab_reclaim_pages(s, ss);
   if (s->free) {
     FreeNode* first = s->free;
