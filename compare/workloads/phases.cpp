@@ -115,8 +115,11 @@ int main(int argc, char** argv) {
     for (int k = 0; k < kind_count; ++k) {
       const double start = now_secs();
       ops += runners[k]->run(static_cast<uint8_t>(++phase | 1));
-      secs += now_secs() - start;
+      const double phase_secs = now_secs() - start;
+      secs += phase_secs;
       char prefix[32];
+      snprintf(prefix, sizeof prefix, "phase%d_secs", phase);
+      result.f64(prefix, phase_secs);
       snprintf(prefix, sizeof prefix, "phase%d", phase);
       result.mem(prefix, read_mem());
     }
