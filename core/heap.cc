@@ -700,12 +700,30 @@ void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
   h->last_sweep_ms = now;
 }
 
+namespace {
+// Empties cache bin c of h into its slabs.
+void heap_return_bin(ThreadHeap* h, unsigned c) {
+  TcBin& b = h->tc[c];
+  FreeNode* all = b.head;
+  b.head = nullptr;
+  b.room = static_cast<int32_t>(b.limit);
+  tcache_return(h, c, all);
+}
+}  // namespace
+
 [[gnu::noinline]] void heap_tick(ThreadHeap* h) {
   tl_cache.tick = tick_interval();
   if (g_rt.decommit.mode == DecommitMode::Off) return;
   uint64_t now = os::now_ms();
   h->clock_ms = now;
-  if (now - h->last_sweep_ms >= g_rt.decommit.delay_ms) heap_sweep_pages(h, now, false);
+  if (now - h->last_sweep_ms >= g_rt.decommit.delay_ms) {
+    // Objects resting in the thread cache pin their pages: once a delay,
+    // give them back so the sweep can release what is free. A class in use
+    // refills once per delay, which costs nothing measurable; a process
+    // gone quiet keeps no cache.
+    for (unsigned c = 0; c < kNumClasses; ++c) heap_return_bin(h, c);
+    heap_sweep_pages(h, now, false);
+  }
   // Over the RSS budget, idle memory goes at once, not only when the heap
   // grows: a program reusing what it has must be trimmed too (rate-limited,
   // reading RSS costs a syscall).
@@ -788,11 +806,7 @@ void free_double(void* p) { report_double_free(p, "free()"); }
 void heap_flush_all(ThreadHeap* h, bool release_current) {
   if (h == &g_empty_heap) return;
   for (unsigned c = 0; c < kNumClasses; ++c) {
-    TcBin& b = h->tc[c];
-    FreeNode* all = b.head;
-    b.head = nullptr;
-    b.room = static_cast<int32_t>(b.limit);
-    tcache_return(h, c, all);
+    heap_return_bin(h, c);
     collect_remote_full(h, c);
     HeapBin& bin = h->bins[c];
     for (SlabMeta* s = bin.partial.first; s;) {

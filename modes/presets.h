@@ -26,7 +26,7 @@ struct ModePreset {
 inline constexpr ModePreset kFastPreset{"FAST", "2M", "OFF", "1000", true,
                                         64 * 1024, 16, 1024, 2, 4096, size_t{128} << 20, UINT32_MAX, 0};
 inline constexpr ModePreset kLeanPreset{"LEAN", "256K", "FREE", "200", false,
-                                        16 * 1024, 8, 256, 0, 16, size_t{8} << 20, 1, size_t{2} << 20};
+                                        64 * 1024, 16, 1024, 0, 16, size_t{8} << 20, 1, size_t{2} << 20};
 
 #ifdef HAKMEM_DEFAULT_LEAN
 inline constexpr bool kDefaultLean = true;
