@@ -379,6 +379,21 @@ TEST(Threads, ForkChildThreadOnAParentThreadsStackFreesItsObjects) {
   for (void* p : objs) hk_free(p);
 }
 
+// Starts threads one after the other until one runs with the thread id
+// (glibc: the thread pointer) of a thread that exited, and runs body on it.
+// Returns false if none did (glibc reuses a cached stack for the next thread).
+template <typename F>
+bool run_on_thread_with_id(uintptr_t id, F body) {
+  bool reused = false;
+  for (int t = 0; t < 16 && !reused; ++t)
+    std::thread([&] {
+      if (reinterpret_cast<uintptr_t>(pthread_self()) != id) return;
+      reused = true;
+      body();
+    }).join();
+  return reused;
+}
+
 // A thread on the stack of a thread that exited frees what that thread left.
 TEST(Threads, ThreadOnAnExitedThreadsStackFreesItsObjects) {
   constexpr int kObjs = 3000;
@@ -392,17 +407,13 @@ TEST(Threads, ThreadOnAnExitedThreadsStackFreesItsObjects) {
     }
     first_id = reinterpret_cast<uintptr_t>(pthread_self());
   }).join();
-  bool reused = false;
-  for (int t = 0; t < 16 && !reused; ++t)
-    std::thread([&] {
-      if (reinterpret_cast<uintptr_t>(pthread_self()) != first_id) return;
-      reused = true;
-      for (int i = 0; i < kObjs; ++i) {
-        ASSERT_EQ(check(objs[i], 16, i), SIZE_MAX) << "object " << i;
-        hk_free(objs[i]);
-      }
-      for (int i = 0; i < 10000; ++i) hk_free(hk_malloc(16 + i % 1000));
-    }).join();
+  bool reused = run_on_thread_with_id(first_id, [] {
+    for (int i = 0; i < kObjs; ++i) {
+      ASSERT_EQ(check(objs[i], 16, i), SIZE_MAX) << "object " << i;
+      hk_free(objs[i]);
+    }
+    for (int i = 0; i < 10000; ++i) hk_free(hk_malloc(16 + i % 1000));
+  });
   ASSERT_TRUE(reused) << "no new thread got the exited thread's stack: the C library no longer reuses stacks, "
                          "and this test must find another way to provoke it";
 }
@@ -438,18 +449,14 @@ TEST(Threads, HeapMadeInTheLastDestructorRoundDoesNotClaimTheStack) {
   }).join();
   ASSERT_GE(rounds, 2) << "the destructor ran " << rounds << " times";
   const int last = rounds - 1;
-  bool reused = false;
-  for (int t = 0; t < 16 && !reused; ++t)
-    std::thread([&] {
-      if (reinterpret_cast<uintptr_t>(pthread_self()) != first_id) return;
-      reused = true;
-      for (int i = 0; i < kObjs; ++i) {
-        ASSERT_EQ(check(objs[i], 16, i + last * kObjs), SIZE_MAX) << "object " << i;
-        hk_free(objs[i]);
-        objs[i] = nullptr;
-      }
-      for (int i = 0; i < 10000; ++i) hk_free(hk_malloc(16 + i % 1000));
-    }).join();
+  bool reused = run_on_thread_with_id(first_id, [last] {
+    for (int i = 0; i < kObjs; ++i) {
+      ASSERT_EQ(check(objs[i], 16, i + last * kObjs), SIZE_MAX) << "object " << i;
+      hk_free(objs[i]);
+      objs[i] = nullptr;
+    }
+    for (int i = 0; i < 10000; ++i) hk_free(hk_malloc(16 + i % 1000));
+  });
   pthread_key_delete(key);
   ASSERT_TRUE(reused) << "no new thread got the exited thread's stack: the C library no longer reuses stacks, "
                          "and this test must find another way to provoke it";
