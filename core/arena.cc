@@ -16,6 +16,7 @@ uint32_t g_next;       // slots [g_next, g_slots) were never handed out
 uint32_t* g_free;      // stack of given-back slot indices (g_slots entries, touched as used)
 uint32_t g_free_count;
 size_t g_in_use;
+SuperSlab* g_headers;  // one per slot, touched as used
 
 // A slot back on the stack (its memory is reserved again or never committed).
 void put_back(uint32_t slot) {
@@ -32,15 +33,20 @@ void init(size_t size, size_t ss_size) {
   // a page of metadata is written when a SuperSlab it describes is.
   size_t stack_bytes = slots * sizeof(uint32_t);
   size_t meta_bytes = (slots * ss_size >> kSlabShift) * sizeof(SlabMeta);
+  size_t header_bytes = slots * sizeof(SuperSlab);
   auto* stack = static_cast<uint32_t*>(os::map(stack_bytes));
   auto* meta = static_cast<SlabMeta*>(os::map(meta_bytes));
+  auto* headers = static_cast<SuperSlab*>(os::map(header_bytes));
   void* base = os::reserve_aligned(slots * ss_size, ss_size);
-  if (!stack || !meta || !base) {
+  if (!stack || !meta || !headers || !base) {
     if (stack) os::unmap(stack, stack_bytes);
     if (meta) os::unmap(meta, meta_bytes);
+    if (headers) os::unmap(headers, header_bytes);
+    if (base) os::unmap(base, slots * ss_size);
     return;
   }
   g_free = stack;
+  g_headers = headers;
   g_slots = static_cast<uint32_t>(slots);
   g_rt.arena_meta = meta;
   g_rt.arena_base = reinterpret_cast<uintptr_t>(base);
@@ -63,11 +69,14 @@ void* take() {
   return nullptr;
 }
 
-void give(void* ss) {
-  os::decommit(ss, g_rt.ss_size);
+SuperSlab* header_of(uintptr_t a) { return &g_headers[(a - g_rt.arena_base) / g_rt.ss_size]; }
+
+void give(void* slot) {
+  os::decommit(slot, g_rt.ss_size);
   // A free() of a stale pointer into the slot must find nothing carved.
-  uintptr_t a = reinterpret_cast<uintptr_t>(ss);
+  uintptr_t a = reinterpret_cast<uintptr_t>(slot);
   std::memset(static_cast<void*>(slab_of(a)), 0, (g_rt.ss_size >> kSlabShift) * sizeof(SlabMeta));
+  std::memset(static_cast<void*>(header_of(a)), 0, sizeof(SuperSlab));
   put_back(static_cast<uint32_t>((a - g_rt.arena_base) / g_rt.ss_size));
 }
 

@@ -22,11 +22,15 @@ namespace hakmem::arena {
 void init(size_t size, size_t ss_size);
 
 // A committed, zeroed SuperSlab-sized slot, or nullptr when there is none.
-// Its slab metadata (zeroed) is at slab_of(slot).
+// Its header (zeroed) is at header_of(slot), its slab metadata (zeroed) at
+// slab_of(slot).
 void* take();
 // Gives a slot's memory back (its address range is reserved again) and
-// zeroes its slab metadata.
-void give(void* ss);
+// zeroes its header and slab metadata.
+void give(void* slot);
+
+// The header of the SuperSlab in the slot holding a, which contains(a).
+SuperSlab* header_of(uintptr_t a);
 
 [[gnu::always_inline]] inline bool contains(uintptr_t a) { return a - g_rt.arena_base < g_rt.arena_size; }
 // The metadata of the slab holding a, which contains(a).

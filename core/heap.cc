@@ -50,7 +50,10 @@ SlabMeta* list_pop_back(SlabListHead& l) {
   return s;
 }
 
-SuperSlab* superslab_of_slab(SlabMeta* s) { return reinterpret_cast<SuperSlab*>(s->obj_addr & g_rt.ss_mask); }
+SuperSlab* superslab_of_slab(SlabMeta* s) {
+  if (arena::contains(s->obj_addr)) return arena::header_of(s->obj_addr);
+  return reinterpret_cast<SuperSlab*>(s->obj_addr & g_rt.ss_mask);
+}
 
 // ---------------------------------------------------------------------------
 // Per-class pools: SuperSlabs of the class, empty slabs, orphaned slabs.
@@ -211,15 +214,20 @@ void slab_reclaim_pages(SlabMeta* s, SuperSlab* ss) {
 
 SuperSlab* superslab_new(unsigned c) {
   size_t size = g_rt.ss_size;
-  auto* ss = static_cast<SuperSlab*>(arena::take());
-  bool own_mapping = !ss;
-  if (own_mapping) ss = static_cast<SuperSlab*>(os::map_aligned(size, size));
-  if (!ss) return nullptr;
-  if (g_rt.opt.lean) os::advise_nohugepage(ss, size);
+  void* mem = arena::take();
+  bool own_mapping = !mem;
+  if (own_mapping) mem = os::map_aligned(size, size);
+  if (!mem) return nullptr;
+  if (g_rt.opt.lean) os::advise_nohugepage(mem, size);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(mem);
   size_t slabs = size >> kSlabShift;
-  size_t header = superslab_header_bytes(slabs, own_mapping);
-  ss->slabs = own_mapping ? reinterpret_cast<SlabMeta*>(reinterpret_cast<char*>(ss) + kInlineSlabsOffset)
-                          : arena::slab_of(reinterpret_cast<uintptr_t>(ss));
+  // In the arena the header and slab metadata live in the arena's tables and
+  // every byte of the slot holds objects; a SuperSlab mapped on its own
+  // carries them in its first page(s).
+  SuperSlab* ss = own_mapping ? static_cast<SuperSlab*>(mem) : arena::header_of(base);
+  size_t header = own_mapping ? superslab_header_bytes(slabs) : 0;
+  ss->base = base;
+  ss->slabs = own_mapping ? reinterpret_cast<SlabMeta*>(base + kInlineSlabsOffset) : arena::slab_of(base);
   ss->magic = kSuperSlabMagic;
   ss->class_idx = c;
   ss->obj_size = class_size(c);
@@ -240,12 +248,12 @@ SuperSlab* superslab_new(unsigned c) {
     s->class_idx = static_cast<uint16_t>(c);
     s->tp_off = static_cast<int32_t>(g_tc_tp_off + tc_offset(c));
     s->guard = g_rt.guard_key ^ reinterpret_cast<uintptr_t>(s);
-    s->obj_addr = reinterpret_cast<uintptr_t>(ss) + start;
+    s->obj_addr = base + start;
     s->capacity = start >= begin + kSlabSize ? 0 : static_cast<uint32_t>((begin + kSlabSize - start) / ss->obj_size);
     // fresh mmap memory and given-back arena metadata are zero: the other fields already are.
   }
-  if (own_mapping && !registry::set_superslab(reinterpret_cast<uintptr_t>(ss), true)) {
-    os::unmap(ss, size);
+  if (own_mapping && !registry::set_superslab(base, true)) {
+    os::unmap(mem, size);
     return nullptr;
   }
   g_superslabs_mapped.fetch_add(1, std::memory_order_relaxed);
@@ -253,8 +261,9 @@ SuperSlab* superslab_new(unsigned c) {
 }
 
 void superslab_unmap(SuperSlab* ss) {
-  if (arena::contains(reinterpret_cast<uintptr_t>(ss))) return arena::give(ss);
-  registry::set_superslab(reinterpret_cast<uintptr_t>(ss), false);
+  const uintptr_t base = ss->base;
+  if (arena::contains(base)) return arena::give(reinterpret_cast<void*>(base));
+  registry::set_superslab(base, false);
   os::unmap(ss, g_rt.ss_size);
 }
 
@@ -1003,7 +1012,7 @@ SmallStats small_stats() {
     for (SuperSlab* ss = p.superslabs; ss; ss = ss->next) {
       pc.superslabs++;
       st.metadata += ss->header_bytes;
-      if (arena::contains(reinterpret_cast<uintptr_t>(ss))) st.metadata += ss->slab_count * sizeof(SlabMeta);
+      if (arena::contains(ss->base)) st.metadata += sizeof(SuperSlab) + ss->slab_count * sizeof(SlabMeta);
       for (uint32_t i = 0; i < ss->fresh_next; ++i) {
         SlabMeta* s = ss->taken(i);
         uint32_t used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);

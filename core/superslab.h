@@ -1,10 +1,11 @@
 // SuperSlabs and slabs.
 //
 // A SuperSlab is an aligned region of g_rt.ss_size bytes serving one size
-// class. Its first page(s) hold the header and the slab metadata (out of line
-// from the objects, so releasing a slab never touches metadata); the rest is
-// cut into 64 KiB slabs. A pointer finds its SuperSlab by masking and its slab
-// by shifting: no per-object header.
+// class, cut into 64 KiB slabs. A pointer finds its slab by shifting: no
+// per-object header. Its header and slab metadata are out of line from the
+// objects (releasing a slab never touches metadata): for a SuperSlab cut
+// from the arena, in the arena's tables, so all of its memory holds objects;
+// for one mapped on its own, in its first page(s).
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -80,6 +81,7 @@ inline ThreadHeap* const kOwnerEmpty = reinterpret_cast<ThreadHeap*>(kOwnerEmpty
 
 struct SuperSlab {
   uint64_t magic;
+  uintptr_t base;          // address of its memory (the header itself may be elsewhere)
   uint32_t class_idx;
   uint32_t obj_size;
   uint64_t recip;          // ceil(2^48 / obj_size): offset -> index without dividing
@@ -87,7 +89,7 @@ struct SuperSlab {
   uint32_t fresh_next;     // slabs taken(fresh_next) .. taken(slab_count - 1) were never used
   uint32_t first_slab;     // where the order of taking fresh slabs starts (see taken)
   uint32_t active;         // slabs owned by heaps or orphaned (not empty, not fresh)
-  uint32_t header_bytes;   // page aligned
+  uint32_t header_bytes;   // bytes of its memory taken by the header (page aligned; 0 in the arena)
   SuperSlab* prev;
   SuperSlab* next;
   // slab_count entries: in the arena's metadata table for a SuperSlab cut
@@ -95,23 +97,23 @@ struct SuperSlab {
   // right after this header.
   SlabMeta* slabs;
 
-  SlabMeta* slab_of(uintptr_t a) { return &slabs[(a - reinterpret_cast<uintptr_t>(this)) >> kSlabShift]; }
+  SlabMeta* slab_of(uintptr_t a) { return &slabs[(a - base) >> kSlabShift]; }
   // The i-th slab in the order fresh slabs are taken: from first_slab on,
   // wrapping. SuperSlabs are aligned to their size, so the metadata of
   // their first slabs would otherwise sit at one offset modulo 4 KiB and
   // compete for one set of the L1 cache; starting each at another slab
   // spreads the hot metadata of every class over the cache.
   SlabMeta* taken(uint32_t i) { return &slabs[(first_slab + i) & (slab_count - 1)]; }
-  char* slab_base(const SlabMeta* s) { return reinterpret_cast<char*>(this) + (size_t{s->index} << kSlabShift); }
+  char* slab_base(const SlabMeta* s) { return reinterpret_cast<char*>(base) + (size_t{s->index} << kSlabShift); }
   static char* obj_begin(const SlabMeta* s) { return reinterpret_cast<char*>(s->obj_addr); }
 };
 
 inline constexpr size_t kInlineSlabsOffset = (sizeof(SuperSlab) + 63) & ~size_t{63};
 
-// SuperSlab header size, rounded to pages: with the slab metadata inline or not.
-constexpr size_t superslab_header_bytes(size_t slab_count, bool inline_slabs) {
-  size_t raw = kInlineSlabsOffset + (inline_slabs ? slab_count * sizeof(SlabMeta) : 0);
-  return (raw + 4095) & ~size_t{4095};
+// Size of the inline header of a SuperSlab mapped on its own, slab metadata
+// included, rounded to pages.
+constexpr size_t superslab_header_bytes(size_t slab_count) {
+  return (kInlineSlabsOffset + slab_count * sizeof(SlabMeta) + 4095) & ~size_t{4095};
 }
 
 // Index of the object at byte offset off (< kSlabSize) from the slab's first object.

@@ -588,3 +588,35 @@ TEST(Layout, ClassesStartAtDifferentSlabsOfTheirSuperSlabs) {
   EXPECT_GE(distinct, std::min<size_t>(4, slabs)) << "16 classes in " << distinct << " slab positions";
   for (void* p : objs) hk_free(p);
 }
+
+// SuperSlabs cut from the reservation keep their header and slab metadata in
+// the arena's tables, so every page of them holds objects, the first one
+// included. One mapped on its own (no reservation, or a full one) carries
+// its header in its first page.
+TEST(Layout, ReservedSuperSlabsHoldObjectsFromTheirFirstByte) {
+  hakmem_stats_t before, after;
+  ASSERT_EQ(hakmem_stats(&before), 0);
+  const size_t ss = before.superslab_size;
+  // Six SuperSlabs' worth of 1 KiB objects: whatever earlier tests left
+  // (LEAN keeps an empty SuperSlab per class), some new ones are carved whole.
+  const size_t count = 6 * ss / 1024;
+  std::vector<void*> objs(count);
+  size_t at_start = 0;
+  for (auto& p : objs) {
+    p = hk_malloc(1024);
+    ASSERT_NE(p, nullptr);
+    if ((reinterpret_cast<uintptr_t>(p) & (ss - 1)) == 0) ++at_start;
+  }
+  ASSERT_EQ(hakmem_stats(&after), 0);
+  for (void* p : objs) hk_free(p);
+  const size_t made = after.superslabs_mapped - before.superslabs_mapped;
+  const size_t reserved = after.arena_superslabs - before.arena_superslabs;
+  ASSERT_GE(made, 2u);
+  if (reserved == 0)
+    EXPECT_EQ(at_start, 0u) << "a SuperSlab with its header inline handed out its first bytes";
+  else if (reserved == made)
+    EXPECT_GE(at_start, 1u) << made << " new SuperSlabs in the reservation, no object at the start of one";
+  else
+    GTEST_SKIP() << "the reservation filled up during the test: " << reserved << " of " << made
+                 << " new SuperSlabs are in it";
+}
