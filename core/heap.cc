@@ -473,9 +473,7 @@ void heap_key_destructor(void* arg) {
   heap_thread_exit(static_cast<ThreadHeap*>(arg));
 }
 
-// Returns an object to its slab's local free list (the owner's path).
-// Returns the slab if it became empty.
-// Puts the n objects first..last (linked in that order, all of one slab
+// The owner's path back to a slab: puts the n objects first..last (linked in that order, all of one slab
 // owned by h) back on their slab's free list. Returns the slab if it has no
 // live object left.
 SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* last, uint32_t n) {
@@ -987,8 +985,10 @@ void heap_fork_child() {
     if (h != tl_heap) h->tp = 0;
   for (ClassPool& p : g_pools)
     for (SuperSlab* ss = p.superslabs; ss; ss = ss->next)
-      for (uint32_t i = 0; i < ss->fresh_next; ++i)
-        if (ss->taken(i)->owner_tp.load(std::memory_order_relaxed) != me) ss->taken(i)->owner_tp.store(0, std::memory_order_relaxed);
+      for (uint32_t i = 0; i < ss->fresh_next; ++i) {
+        std::atomic<uintptr_t>& tp = ss->taken(i)->owner_tp;
+        if (tp.load(std::memory_order_relaxed) != me) tp.store(0, std::memory_order_relaxed);
+      }
   heap_fork_parent();
   // The background thread does not exist in the child; start it on demand.
   g_bg_state.store(0);
