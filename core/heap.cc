@@ -473,9 +473,9 @@ void heap_key_destructor(void* arg) {
   heap_thread_exit(static_cast<ThreadHeap*>(arg));
 }
 
-// The owner's path back to a slab: puts the n objects first..last (linked in that order, all of one slab
-// owned by h) back on their slab's free list. Returns the slab if it has no
-// live object left.
+// The owner's path back to a slab: puts the n objects first..last (linked
+// in that order, all of one slab owned by h) on the slab's free list.
+// Returns the slab if it has no live object left.
 SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* last, uint32_t n) {
   SlabMeta* s = slab_of(first);
   last->next = s->free;
