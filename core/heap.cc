@@ -106,11 +106,14 @@ void retag_owner(SlabMeta* s) { set_owner(s, owner_untagged(s->owner.load(std::m
 // released_pages is read by free() in other threads (small_free_remote).
 void set_released_pages(SlabMeta* s, uint32_t v) { __atomic_store_n(&s->released_pages, v, __ATOMIC_RELAXED); }
 
+// A slab with no live object starts over: nothing carved, nothing parked.
+// The owner word is left alone: a pool slab's stays kOwnerEmpty; an owned
+// slab that had parked pages must be retagged by its owner (retag_owner).
 void slab_reset_fresh(SlabMeta* s) {
   s->free = nullptr;
   s->free_count = 0;
   __atomic_store_n(&s->carved, 0, __ATOMIC_RELAXED);  // read by free() in other threads
-  set_released_pages(s, 0);  // in the pool: the owner word stays kOwnerEmpty
+  set_released_pages(s, 0);
   s->lazy_pages = 0;
 }
 
