@@ -24,10 +24,14 @@ namespace {
 SpinLock g_init_lock;
 
 uintptr_t make_guard_key() {
-  uintptr_t k = reinterpret_cast<uintptr_t>(&g_rt) ^ (os::now_ms() * 0x9E3779B97F4A7C15ull);
-  uint64_t tsc = __builtin_ia32_rdtsc();
-  k ^= (tsc << 17) ^ (tsc >> 13) ^ 0x5bd1e9955bd1e995ull;
-  return k | 1;  // never zero: zero marks an allocated object
+  return os::random_u64() | 1;  // never zero: zero marks an allocated object
+}
+
+// The keys of the free-list link encoding (core/free_link.h).
+void make_link_keys() {
+  g_rt.link_key = os::random_u64();
+  g_rt.link_mul = os::random_u64() | 1;
+  g_rt.link_mul_inv = odd_inverse(g_rt.link_mul);
 }
 
 void fork_prepare() {
@@ -116,7 +120,7 @@ void init_slow() {
   LockGuard g(g_init_lock);
   if (g_rt.state.load(std::memory_order_relaxed) == 2) return;
   tl_initializing = true;
-  Options o = parse_options(environ, 2);
+  Options o = parse_options(environ, 2, os::secure_execution());
   g_rt.opt = o;
   g_rt.preset = o.lean ? &kLeanPreset : &kFastPreset;
   g_rt.ss_size = o.ss_size;
@@ -128,6 +132,7 @@ void init_slow() {
   // reached, not after the delay: unless set, the budget is 3/4 of the limit.
   if (o.lean && o.target_auto) g_rt.target_bytes = os::cgroup_memory_limit() / 4 * 3;
   g_rt.guard_key = make_guard_key();
+  make_link_keys();
   g_tc_tp_off = reinterpret_cast<intptr_t>(tl_cache.bins) - static_cast<intptr_t>(thread_pointer());
   arena::init(o.arena_size, o.ss_size);
   heap_key_create();
@@ -213,10 +218,9 @@ void* hk_memalign(size_t align, size_t n) {
 
 int hk_posix_memalign(void** out, size_t align, size_t n) {
   if (align < sizeof(void*) || (align & (align - 1)) || align > (SIZE_MAX >> 1) + 1) return EINVAL;
-  int saved = errno;
   void* p = alloc_aligned(align, n);
   if (!p) {
-    errno = saved;
+    errno = ENOMEM;  // as glibc does (EINVAL above leaves errno alone, as there)
     return ENOMEM;
   }
   *out = p;

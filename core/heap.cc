@@ -172,7 +172,7 @@ void slab_release_free_pages(SuperSlab* ss, SlabMeta* s, DecommitAction how) {
     object_pages(s, idx, &first, &last);
     for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) total[p]++;
   }
-  for (FreeNode* f = s->free; f; f = f->next) {
+  for (FreeNode* f = s->free; f; f = link_next_in_slab(s, f)) {
     object_pages(s, object_of(s, f), &first, &last);
     for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) free_objs[p]++;
   }
@@ -181,16 +181,22 @@ void slab_release_free_pages(SuperSlab* ss, SlabMeta* s, DecommitAction how) {
     if (total[p] && total[p] == free_objs[p] && !(s->released_pages >> p & 1)) mask |= uint32_t{1} << p;
   if (!mask) return;
   uint32_t parked = s->released_pages | mask;
-  FreeNode** link = &s->free;
-  while (FreeNode* f = *link) {
+  // Unlink the objects on those pages (the list was checked just above).
+  FreeNode* kept = nullptr;  // the last object kept so far
+  for (FreeNode* f = s->free; f;) {
+    FreeNode* next = link_decode(f);
     object_pages(s, object_of(s, f), &first, &last);
     if (pages_mask(first, last) & parked) {
-      *link = f->next;
       s->free_count--;
     } else {
-      link = &f->next;
+      if (kept) link_set(kept, f);
+      else s->free = f;
+      kept = f;
     }
+    f = next;
   }
+  if (kept) link_set(kept, nullptr);
+  else s->free = nullptr;
   advise_pages(ss, s, mask, how);
   set_released_pages(s, parked);
   retag_owner(s);
@@ -205,7 +211,7 @@ void slab_reclaim_pages(SlabMeta* s, SuperSlab* ss) {
     object_pages(s, idx, &first, &last);
     if (!(pages_mask(first, last) & s->released_pages)) continue;
     auto* f = reinterpret_cast<FreeNode*>(base + idx * s->obj_size);
-    f->next = s->free;
+    link_set(f, s->free);
     f->guard = guard_of(s);
     s->free = f;
     s->free_count++;
@@ -297,11 +303,11 @@ uint32_t slab_collect_remote(SlabMeta* s) {
   if (!r) return 0;
   uint32_t n = 1;
   FreeNode* tail = r;
-  while (tail->next) {
-    tail = tail->next;
+  while (FreeNode* next = link_next_in_slab(s, tail)) {
+    tail = next;
     ++n;
   }
-  tail->next = s->free;
+  link_set(tail, s->free);
   s->free = r;
   s->free_count += n;
   s->used -= n;
@@ -481,7 +487,7 @@ void heap_key_destructor(void* arg) {
 // Returns the slab if it has no live object left.
 SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* last, uint32_t n) {
   SlabMeta* s = slab_of(first);
-  last->next = s->free;
+  link_set(last, s->free);
   s->free = first;
   s->free_count += n;
   s->used -= n;
@@ -512,10 +518,10 @@ void tcache_return(ThreadHeap* h, unsigned c, FreeNode* f) {
     const uintptr_t slab = reinterpret_cast<uintptr_t>(f) >> kSlabShift;
     FreeNode* last = f;
     uint32_t n = 1;
-    FreeNode* next = f->next;
+    FreeNode* next = link_next_in_class(f, c);
     while (next && reinterpret_cast<uintptr_t>(next) >> kSlabShift == slab) {
       last = next;
-      next = next->next;
+      next = link_next_in_class(next, c);
       ++n;
     }
     heap_release_if_empty(h, c, slab_put_local(h, c, f, last, n));
@@ -539,14 +545,16 @@ uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
   if (s->free) {
     FreeNode* first = s->free;
     FreeNode* last = first;
+    FreeNode* rest = link_next_in_slab(s, last);
     n = 1;
-    while (n < want && last->next) {
-      last = last->next;
+    while (n < want && rest) {
+      last = rest;
+      rest = link_next_in_slab(s, last);
       ++n;
     }
-    s->free = last->next;
+    s->free = rest;
     s->free_count -= n;
-    last->next = b.head;
+    link_set(last, b.head);
     b.head = first;
   } else if (s->carved < s->capacity) {
     // Carve lazily: about a page at a time, so fresh memory is touched only
@@ -556,11 +564,14 @@ uint32_t refill_from_slab(TcBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
     n = s->capacity - s->carved;
     if (n > want) n = want;
     if (n > page_worth) n = page_worth;
+    // New objects carry the guard word like every free object, so that
+    // free() of one never handed out is caught as the double free it is.
     char* p = ss->obj_begin(s) + size_t{s->carved} * size;
+    const uintptr_t guard = guard_of(s);
     for (uint32_t i = n; i-- > 0;) {
       auto* f = reinterpret_cast<FreeNode*>(p + size_t{i} * size);
-      f->next = b.head;
-      f->guard = 0;
+      link_set(f, b.head);
+      f->guard = guard;
       b.head = f;
     }
     __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by free() in other threads
@@ -684,8 +695,15 @@ void background_wake() {
     return nullptr;
   }
   FreeNode* f = b.head;
-  b.head = f->next;
+  b.head = link_next_in_class(f, c);
   b.room++;
+  f->guard = 0;
+  return f;
+}
+
+[[gnu::noinline]] void* small_alloc_checked(TcBin* b, FreeNode* f, FreeNode* next, unsigned c) {
+  b->head = link_check_class_slow(f, next, c);
+  b->room++;
   f->guard = 0;
   return f;
 }
@@ -749,15 +767,15 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
   TcBin& b = *bin;
   uint32_t keep = b.limit / 2;
   FreeNode* cut = b.head;
-  for (uint32_t i = 1; i < keep && cut; ++i) cut = cut->next;
+  for (uint32_t i = 1; i < keep && cut; ++i) cut = link_next_in_class(cut, c);
   FreeNode* rest;
   if (keep == 0 || !cut) {
     rest = b.head;
     b.head = nullptr;
     b.room = static_cast<int32_t>(b.limit);
   } else {
-    rest = cut->next;
-    cut->next = nullptr;
+    rest = link_next_in_class(cut, c);
+    link_set(cut, nullptr);
     b.room = static_cast<int32_t>(b.limit - keep);
   }
   tcache_return(h, c, rest);
@@ -786,7 +804,7 @@ bool object_parked(const SlabMeta* s, const FreeNode* f) {
   f->guard = guard_of(s);
   FreeNode* head = s->remote.load(std::memory_order_relaxed);
   do {
-    f->next = head;
+    link_set(f, head);
   } while (!s->remote.compare_exchange_weak(head, f, std::memory_order_release, std::memory_order_relaxed));
   if (owner) {
     uint64_t bit = uint64_t{1} << c;
@@ -808,6 +826,29 @@ void report_double_free(const void* p, const char* op) {
   l.str("hakmem: ").str(op).str(": double free or use after free of ").hex(reinterpret_cast<uintptr_t>(p)).chr('\n');
   l.write(2);
   abort();
+}
+
+void report_corrupted_link(const FreeNode* at) {
+  os::Line l;
+  l.str("hakmem: corrupted free list: the link in free block ").hex(reinterpret_cast<uintptr_t>(at))
+      .str(" was overwritten (use after free?)\n");
+  l.write(2);
+  abort();
+}
+
+FreeNode* link_check_class_slow(const FreeNode* at, FreeNode* next, unsigned c) {
+  if (!next) return nullptr;
+  const SlabMeta* s = slab_of(next);
+  // Unused arena slots read as zeros: obj_size 0, nothing carved.
+  if (!s || s->class_idx != c || s->obj_size == 0 || !object_carved(s, reinterpret_cast<uintptr_t>(next)) ||
+      next->guard != s->guard)
+    report_corrupted_link(at);
+  return next;
+}
+
+void check_object_owner(const SlabMeta* s, const void* p, const char* op) {
+  ThreadHeap* owner = s->owner.load(std::memory_order_acquire);
+  if (owner == kOwnerEmpty || object_parked(s, static_cast<const FreeNode*>(p))) report_double_free(p, op);
 }
 
 void free_bad_pointer(void* p) { report_bad_pointer(p, "free()"); }

@@ -17,6 +17,7 @@
 #include <cstdint>
 
 #include "core/arena.h"
+#include "core/free_link.h"
 #include "core/registry.h"
 #include "core/runtime.h"
 #include "core/size_classes.h"
@@ -97,6 +98,9 @@ extern ThreadHeap g_empty_heap;
 extern __thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec")));
 
 void* small_alloc_slow(ThreadHeap* h, unsigned c);
+// Pops f, the head of bin b of class c, whose link to next the fast check
+// did not accept: checks it in full (aborting on a forged one).
+void* small_alloc_checked(TcBin* b, FreeNode* f, FreeNode* next, unsigned c);
 // Returns half of the full cache bin b to the slabs.
 void small_flush(ThreadHeap* h, TcBin* b);
 void heap_tick(ThreadHeap* h);
@@ -109,10 +113,16 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
   TcBin& b = *reinterpret_cast<TcBin*>(reinterpret_cast<char*>(tl_cache.bins) + off);
   FreeNode* f = b.head;
   if (__builtin_expect(f != nullptr, 1)) {
-    b.head = f->next;
-    b.room++;
-    f->guard = 0;
-    return f;
+    FreeNode* next = link_decode(f);
+    // A link the fast check does not accept ends in a tail call, so that
+    // the fast path needs no stack frame.
+    if (!kEncodeLinks || link_fast_ok(f, next)) {
+      b.head = next;
+      b.room++;
+      f->guard = 0;
+      return f;
+    }
+    return small_alloc_checked(&b, f, next, static_cast<unsigned>(off / sizeof(TcBin)));
   }
   return small_alloc_slow(tl_heap, static_cast<unsigned>(off / sizeof(TcBin)));
 }
@@ -130,24 +140,27 @@ void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 // The guard word of a free object of slab s (SlabMeta::guard).
 [[gnu::always_inline]] inline uintptr_t guard_of(const SlabMeta* s) { return s->guard; }
 
-// Whether a is the start of an object carved in slab s.
-[[gnu::always_inline]] inline bool object_carved(const SlabMeta* s, uintptr_t a) {
-  return object_check(object_offset(s, a), s->inv, s->tz) < __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
-}
+// What check_object cannot see in the object itself: whether it lies in an
+// empty slab or on a page released while its slab had live objects (where
+// the guard word is gone). Aborts if so.
+void check_object_owner(const SlabMeta* s, const void* p, const char* op);
 
-// Checks that p is the start of an object carved in slab s and not already
-// free; aborts if not.
+// Checks that p is an object handed out by slab s: the start of a carved
+// object, not free (realloc, malloc_usable_size; free() does the same
+// inline). Aborts if not.
 [[gnu::always_inline]] inline void check_object(const SlabMeta* s, const void* p, const char* op) {
   uintptr_t a = reinterpret_cast<uintptr_t>(p);
   if (__builtin_expect(!object_carved(s, a), 0)) report_bad_pointer(p, op);
   if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == guard_of(s), 0)) report_double_free(p, op);
+  if (__builtin_expect(reinterpret_cast<uintptr_t>(s->owner.load(std::memory_order_acquire)) & kOwnerTagBits, 0))
+    check_object_owner(s, p, op);
 }
 
 // A free by the slab's owner, the thread whose thread pointer is tp: onto
 // its cache bin. guard is f's guard value.
 [[gnu::always_inline]] inline void owner_push(const SlabMeta* s, FreeNode* f, uintptr_t guard, uintptr_t tp) {
   TcBin& b = *reinterpret_cast<TcBin*>(tp + s->tp_off);
-  f->next = b.head;
+  link_set(f, b.head);
   f->guard = guard;
   b.head = f;
   if (__builtin_expect(--b.room < 0, 0)) return small_flush(tl_heap, &b);

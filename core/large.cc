@@ -17,17 +17,19 @@ struct Entry {
 };
 constexpr uintptr_t kEmpty = 0, kDeleted = 1;
 
-// A freed mapping kept for reuse. The header sits at the start of the
-// mapping itself (ours while cached, and resident: the program used it), so
-// the cache holds as many mappings as the preset allows, without a table.
-// Mappings are on a list per size (exact page count up to kBucketPages, one
-// list for everything larger) and on one list in the order they were freed,
-// for eviction and for the decommit delay.
+// A freed mapping kept for reuse. Its record lives in hakmem's own memory,
+// never in the mapping: a program writing into a block it freed must not
+// choose what the cache hands out, writes to or unmaps. Mappings are on a
+// list per size (exact page count up to kBucketPages, one list for
+// everything larger) and on one list in the order they were freed, for
+// eviction and for the decommit delay. The records are a fixed array of the
+// preset's entry limit, mapped on first use.
 struct CachedMap {
-  CachedMap* next;   // same bucket
+  CachedMap* next;   // same bucket; the free records while unused
   CachedMap* prev;
   CachedMap* newer;  // freed order
   CachedMap* older;
+  uintptr_t base;
   size_t len;
   uint64_t freed_ms;  // for the decommit delay (LEAN)
 };
@@ -43,6 +45,9 @@ struct State {
   CachedMap* bucket[kBucketPages + 1] = {};  // [pages - 1], [kBucketPages]: larger
   CachedMap* oldest = nullptr;
   CachedMap* newest = nullptr;
+  CachedMap* records = nullptr;  // the array of records
+  size_t records_bytes = 0;
+  CachedMap* spare = nullptr;    // unused records, linked through next
   size_t cached = 0;
   size_t cache_bytes = 0;
 } g;
@@ -102,6 +107,31 @@ size_t bucket_of(size_t len) {
   return pages <= kBucketPages ? pages - 1 : kBucketPages;
 }
 
+// The first word of a cached mapping holds a keyed value of its address: a
+// write after free that reaches it is reported when the mapping is reused.
+uintptr_t cached_canary(uintptr_t base) { return ((base ^ g_rt.link_key) * g_rt.link_mul) | 1; }
+
+[[noreturn]] void report_cached_written(uintptr_t base) {
+  os::Line l;
+  l.str("hakmem: corrupted freed block ").hex(base).str(": written after free (large-block cache)\n");
+  l.write(2);
+  abort();
+}
+
+// Maps the records on first use. False if they cannot be mapped (the
+// mapping is then not cached).
+bool records_ready_locked(size_t limit) {
+  if (g.records) return true;
+  size_t bytes = (limit * sizeof(CachedMap) + os::kPageSize - 1) & ~(os::kPageSize - 1);
+  auto* r = static_cast<CachedMap*>(os::map(bytes));
+  if (!r) return false;
+  for (size_t i = limit; i-- > 0;) r[i].next = i + 1 < limit ? &r[i + 1] : nullptr;
+  g.records = r;
+  g.records_bytes = bytes;
+  g.spare = r;
+  return true;
+}
+
 void cache_unlink_locked(CachedMap* m) {
   CachedMap*& head = g.bucket[bucket_of(m->len)];
   if (m->prev) m->prev->next = m->next;
@@ -115,21 +145,35 @@ void cache_unlink_locked(CachedMap* m) {
   g.cache_bytes -= m->len;
 }
 
-// Moves the oldest cached mapping to *victims (linked through next), to be
-// unmapped outside the lock.
-void cache_evict_oldest_locked(CachedMap** victims) {
-  CachedMap* m = g.oldest;
-  cache_unlink_locked(m);
-  m->next = *victims;
-  *victims = m;
+void record_release_locked(CachedMap* m) {
+  m->next = g.spare;
+  g.spare = m;
 }
 
-void unmap_victims(CachedMap* v) {
-  while (v) {
-    CachedMap* next = v->next;
-    os::unmap(v, v->len);
-    v = next;
-  }
+// A mapping to unmap outside the lock.
+struct Victim {
+  uintptr_t base;
+  size_t len;
+};
+constexpr size_t kMaxVictims = 64;
+struct Victims {
+  Victim v[kMaxVictims];
+  size_t n = 0;
+};
+
+// Moves the oldest cached mapping to victims, to be unmapped outside the
+// lock; false when victims is full.
+bool cache_evict_oldest_locked(Victims& victims) {
+  if (victims.n == kMaxVictims) return false;
+  CachedMap* m = g.oldest;
+  cache_unlink_locked(m);
+  victims.v[victims.n++] = Victim{m->base, m->len};
+  record_release_locked(m);
+  return true;
+}
+
+void unmap_victims(const Victims& victims) {
+  for (size_t i = 0; i < victims.n; ++i) os::unmap(reinterpret_cast<void*>(victims.v[i].base), victims.v[i].len);
 }
 
 // A cached mapping of at least len bytes and not much more (up to a quarter
@@ -145,26 +189,33 @@ void* cache_take_locked(size_t len) {
       if (c->len >= len && c->len <= most && (!m || c->len < m->len)) m = c;
   if (!m) return nullptr;
   cache_unlink_locked(m);
+  uintptr_t base = m->base;
   size_t got = m->len;
+  record_release_locked(m);
+  if (*reinterpret_cast<const uintptr_t*>(base) != cached_canary(base)) report_cached_written(base);
   if (got != len) {
     // Keep the exact length so usable_size and munmap agree.
-    os::unmap(reinterpret_cast<char*>(m) + len, got - len);
+    os::unmap(reinterpret_cast<char*>(base) + len, got - len);
   }
-  return m;
+  return reinterpret_cast<void*>(base);
 }
 
 // Offers a freed mapping to the cache, evicting the oldest entries to make
 // room (a program moving to another size must not find the cache full of the
-// old one). Evicted mappings go to *victims. Returns false if the mapping
+// old one). Evicted mappings go to victims. Returns false if the mapping
 // itself must be unmapped.
-bool cache_put_locked(void* base, size_t len, uint64_t now, CachedMap** victims) {
+bool cache_put_locked(void* base, size_t len, uint64_t now, Victims& victims) {
   size_t limit = g_rt.preset->large_cache_entries;
   size_t budget = g_rt.preset->large_cache_bytes;
-  if (limit == 0 || len > budget) return false;
-  while (g.cached >= limit || g.cache_bytes + len > budget) cache_evict_oldest_locked(victims);
-  auto* m = static_cast<CachedMap*>(base);
+  if (limit == 0 || len > budget || !records_ready_locked(limit)) return false;
+  while (g.cached >= limit || g.cache_bytes + len > budget)
+    if (!cache_evict_oldest_locked(victims)) return false;
+  CachedMap* m = g.spare;
+  g.spare = m->next;
+  const uintptr_t b = reinterpret_cast<uintptr_t>(base);
+  *reinterpret_cast<uintptr_t*>(b) = cached_canary(b);
   CachedMap*& head = g.bucket[bucket_of(len)];
-  *m = CachedMap{head, nullptr, nullptr, g.newest, len, now};
+  *m = CachedMap{head, nullptr, nullptr, g.newest, b, len, now};
   if (head) head->prev = m;
   head = m;
   if (g.newest) g.newest->newer = m;
@@ -213,7 +264,7 @@ void* alloc(size_t size, size_t align, bool* fresh) {
 bool free(void* p) {
   size_t len;
   bool cached;
-  CachedMap* victims = nullptr;
+  Victims victims;
   {
     LockGuard lg(g.lock);
     Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
@@ -221,7 +272,7 @@ bool free(void* p) {
     len = e->len;
     erase_locked(e);
     uint64_t now = g_rt.decommit.mode == DecommitMode::Off ? 0 : os::now_ms();
-    cached = cache_put_locked(p, len, now, &victims);
+    cached = cache_put_locked(p, len, now, victims);
   }
   unmap_victims(victims);
   if (!cached) os::unmap(p, len);
@@ -252,17 +303,21 @@ void* resize(void* p, size_t new_size) {
 }
 
 void trim_cache(uint64_t now, bool force) {
-  CachedMap* victims = nullptr;
-  {
-    LockGuard lg(g.lock);
-    while (g.oldest && (force || now - g.oldest->freed_ms >= g_rt.decommit.delay_ms)) cache_evict_oldest_locked(&victims);
+  for (bool more = true; more;) {
+    Victims victims;
+    {
+      LockGuard lg(g.lock);
+      while (g.oldest && (force || now - g.oldest->freed_ms >= g_rt.decommit.delay_ms))
+        if (!cache_evict_oldest_locked(victims)) break;
+      more = victims.n == kMaxVictims;
+    }
+    unmap_victims(victims);
   }
-  unmap_victims(victims);
 }
 
 Stats stats() {
   LockGuard lg(g.lock);
-  return Stats{g.live_bytes, g.cache_bytes, g.cap * sizeof(Entry)};
+  return Stats{g.live_bytes, g.cache_bytes, g.cap * sizeof(Entry) + g.records_bytes};
 }
 
 void fork_prepare() { g.lock.lock(); }

@@ -48,7 +48,9 @@ void* new_slow(size_t n, size_t align, bool nothrow) {
       throw_bad_alloc();
     }
     h();  // may throw
-    void* p = align ? hk_aligned_alloc(align, (n + align - 1) & ~(align - 1)) : hk_malloc(n);
+    // The same request as the first attempt (rounding n up to the alignment
+    // here once wrapped a huge n to a small block).
+    void* p = align ? hk_memalign(align, n) : hk_malloc(n);
     if (p) return p;
   }
 }

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -26,7 +28,10 @@ class ErrnoGuard {
 
 void* map(size_t len) {
   ErrnoGuard g;
-  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  // No MAP_NORESERVE: what the program asks for is accounted as the kernel's
+  // overcommit policy says, so a request beyond memory fails with ENOMEM
+  // here instead of the process being killed when it touches the block.
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
   return p == MAP_FAILED ? nullptr : p;
 }
@@ -119,6 +124,20 @@ void advise_dontneed(void* p, size_t len) {
 void advise_nohugepage(void* p, size_t len) {
   ErrnoGuard g;
   ::madvise(p, len, MADV_NOHUGEPAGE);
+}
+
+bool secure_execution() { return getauxval(AT_SECURE) != 0; }
+
+uint64_t random_u64() {
+  ErrnoGuard g;
+  uint64_t v = 0;
+  if (getrandom(&v, sizeof v, GRND_NONBLOCK) == static_cast<ssize_t>(sizeof v)) return v;
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  uint64_t x = (static_cast<uint64_t>(ts.tv_sec) << 32) ^ static_cast<uint64_t>(ts.tv_nsec) ^ __builtin_ia32_rdtsc();
+  x ^= reinterpret_cast<uintptr_t>(&v);  // the stack's place, randomised by ASLR
+  x = (x ^ (x >> 31)) * 0xBF58476D1CE4E5B9ull;
+  return x ^ (x >> 29);
 }
 
 uint64_t now_ms() {

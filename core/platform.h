@@ -38,6 +38,15 @@ void advise_free(void* p, size_t len);
 void advise_dontneed(void* p, size_t len);
 void advise_nohugepage(void* p, size_t len);
 
+// Whether the process runs in secure-execution mode (setuid, setgid or
+// file capabilities: getauxval(AT_SECURE)), where the environment is the
+// unprivileged caller's and must not steer the allocator.
+bool secure_execution();
+
+// 64 random bits from the kernel (getrandom), or, where it has none to give
+// yet, from the clock and the cycle counter.
+uint64_t random_u64();
+
 // Monotonic milliseconds.
 uint64_t now_ms();
 void sleep_ms(uint64_t ms);

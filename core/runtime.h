@@ -18,11 +18,16 @@ struct alignas(64) Runtime {
   uintptr_t arena_base = 0;         // the SuperSlab arena (core/arena.h); size 0 when there is none
   size_t arena_size = 0;
   SlabMeta* arena_meta = nullptr;   // slab metadata of the arena, one entry per 64 KiB
-  uintptr_t guard_key = 0;
+  // Keys of the free-list link encoding (core/free_link.h): random, and
+  // link_mul odd with link_mul_inv its inverse mod 2^64.
+  uintptr_t link_key = 0;
+  uint64_t link_mul = 1;
+  uint64_t link_mul_inv = 1;
   uintptr_t ss_mask = ~((uintptr_t{2} << 20) - 1);
   bool releases = false;            // decommit.mode != Off: free() keeps the heap's tick
   std::atomic<int> state{0};  // 0 not started, 2 ready
   // The rest.
+  uintptr_t guard_key = 0;          // SlabMeta::guard is this ^ the metadata's address
   Options opt;
   const ModePreset* preset = &kFastPreset;
   size_t ss_size = size_t{2} << 20;
@@ -31,6 +36,7 @@ struct alignas(64) Runtime {
 };
 
 extern Runtime g_rt;
+static_assert(offsetof(Runtime, state) + sizeof(int) <= 64, "what malloc() and free() read fits in one cache line");
 
 namespace runtime {
 void init_slow();

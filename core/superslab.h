@@ -21,10 +21,12 @@ inline constexpr unsigned kSlabShift = 16;
 inline constexpr size_t kSlabSize = size_t{1} << kSlabShift;
 inline constexpr uint64_t kSuperSlabMagic = 0x68616b6d656d5353ull;  // "hakmemSS"
 
-// A free object. The second word is the double-free guard: its slab's
-// SlabMeta::guard while the object is free, cleared when it is handed out.
+// A free object. The first word links it to the next free object of its
+// list, encoded (core/free_link.h: never read or written but through it).
+// The second is the double-free guard: its slab's SlabMeta::guard from the
+// moment the object is carved until it is handed out, 0 while it is live.
 struct FreeNode {
-  FreeNode* next;
+  uintptr_t link;
   uintptr_t guard;
 };
 

@@ -62,13 +62,14 @@ const OptionDesc kOptions[] = {
     {"HAKMEM_ARENA_SIZE", [](const ModePreset&) { return "32G"; },
      [](const char* v, Options& o) {
        uint64_t n;
-       if (!parse_size(v, &n) || n > kMaxArenaSize) return false;
+       // Less than one SuperSlab would silently mean none: a bad value.
+       if (!parse_size(v, &n) || n > kMaxArenaSize || (n != 0 && n < o.ss_size)) return false;
        o.arena_size = static_cast<size_t>(n);
        return true;
      },
      [](const Options& o, os::Line& l) { l.num(o.arena_size); },
-     "address space reserved for SuperSlabs, up to 16T (K/M/G/T suffix); 0: none, every SuperSlab mapped "
-     "on its own. It commits no memory"},
+     "address space reserved for SuperSlabs, at least one SuperSlab and up to 16T (K/M/G/T suffix); 0: none, "
+     "every SuperSlab mapped on its own. It commits no memory"},
     {"HAKMEM_STATS", [](const ModePreset&) { return "0"; },
      [](const char* v, Options& o) {
        o.stats_path[0] = '\0';
@@ -162,7 +163,8 @@ bool parse_decommit_mode(const char* s, DecommitMode* out) {
   return false;
 }
 
-Options parse_options(char* const* envp, int err_fd) {
+Options parse_options(char* const* envp, int err_fd, bool secure) {
+  if (secure) envp = nullptr;
   Options o;
   o.lean = kDefaultLean;
   if (const char* v = find_env(envp, "HAKMEM_MEM_LEAN")) {

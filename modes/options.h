@@ -28,7 +28,10 @@ inline constexpr size_t kMaxArenaSize = size_t{16} << 40;
 
 // Parse the environment block envp (NULL-terminated, as `environ`). A bad value
 // prints one line to err_fd naming the variable, the value and the default used.
-Options parse_options(char* const* envp, int err_fd);
+// In a secure-execution process (secure: setuid, setgid; see
+// os::secure_execution) the environment is ignored, as glibc ignores MALLOC_*
+// there: every option has its default, and nothing is printed.
+Options parse_options(char* const* envp, int err_fd, bool secure = false);
 
 // Write "name=value" lines for every option as used.
 void print_options(const Options& o, int fd);

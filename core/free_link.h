@@ -1,0 +1,92 @@
+// Links of the small-object free lists (thread cache bins, slab free lists,
+// remote lists), stored in the first word of each free object.
+//
+// A link stored raw lets one write after free choose what malloc returns
+// next. So every link is stored encoded with per-process secrets and the
+// address of the word that holds it:
+//     stored  = ((next ^ link_key) * link_mul) ^ at
+//     decoded = ((stored ^ at) * link_mul_inv) ^ link_key
+// The multiply spreads any change of the stored word over all bits of the
+// decoded one: a forged word, a link copied from another object, even one
+// flipped bit decodes to an address that is, but for odds of 2^-40 or so,
+// outside hakmem's slabs. Each decoded link is then checked before it is
+// followed: it must be null or a free object of the list's slab (lists of one
+// slab) or class (thread cache bins), carrying its slab's guard word. A
+// failed check aborts with one line naming the object whose link was
+// forged. The fast path's check is two compares: same 64 KiB slab as the
+// object holding the link, and the same guard word (free objects of a slab
+// all carry it; a live object has 0 there and an address outside the
+// object grid holds user data); anything else takes the full check.
+//
+// -DHAKMEM_ENCODE_LINKS=OFF stores links raw and skips the checks, for
+// measuring what they cost.
+#pragma once
+#include <cstdint>
+
+#include "core/runtime.h"
+#include "core/superslab.h"
+
+#ifndef HAKMEM_ENCODE_LINKS
+#define HAKMEM_ENCODE_LINKS 1
+#endif
+
+namespace hakmem {
+
+inline constexpr bool kEncodeLinks = HAKMEM_ENCODE_LINKS;
+
+[[gnu::always_inline]] inline uintptr_t link_encode(const FreeNode* at, const FreeNode* next) {
+  uintptr_t n = reinterpret_cast<uintptr_t>(next);
+  if constexpr (!kEncodeLinks) return n;
+  return ((n ^ g_rt.link_key) * g_rt.link_mul) ^ reinterpret_cast<uintptr_t>(at);
+}
+
+// The link of free object at, decoded but not checked.
+[[gnu::always_inline]] inline FreeNode* link_decode(const FreeNode* at) {
+  uintptr_t v = at->link;
+  if constexpr (!kEncodeLinks) return reinterpret_cast<FreeNode*>(v);
+  return reinterpret_cast<FreeNode*>(((v ^ reinterpret_cast<uintptr_t>(at)) * g_rt.link_mul_inv) ^ g_rt.link_key);
+}
+
+[[gnu::always_inline]] inline void link_set(FreeNode* at, const FreeNode* next) { at->link = link_encode(at, next); }
+
+// A forged link: one line naming the object that held it, then abort.
+[[noreturn, gnu::cold]] void report_corrupted_link(const FreeNode* at);
+
+// The out-of-line check of a link of a class-c list (a thread cache bin)
+// that the fast check did not accept: returns next if it is null or a free
+// object of class c, else reports at.
+[[gnu::cold]] FreeNode* link_check_class_slow(const FreeNode* at, FreeNode* next, unsigned c);
+
+// The fast check of a link of a thread cache bin: next lies in the same
+// 64 KiB slab as the object at holding the link, and carries the same guard
+// word. Null and links to other slabs fail it and take link_check_class_slow.
+[[gnu::always_inline]] inline bool link_fast_ok(const FreeNode* at, const FreeNode* next) {
+  const uintptr_t n = reinterpret_cast<uintptr_t>(next), a = reinterpret_cast<uintptr_t>(at);
+  return __builtin_expect(((n ^ a) >> kSlabShift) == 0, 1) && __builtin_expect(next->guard == at->guard, 1);
+}
+
+// The next object after at in a thread cache bin of class c, checked.
+[[gnu::always_inline]] inline FreeNode* link_next_in_class(const FreeNode* at, unsigned c) {
+  FreeNode* next = link_decode(at);
+  if constexpr (!kEncodeLinks) return next;
+  if (link_fast_ok(at, next)) return next;
+  return link_check_class_slow(at, next, c);
+}
+
+// Whether a is the start of an object carved in slab s.
+[[gnu::always_inline]] inline bool object_carved(const SlabMeta* s, uintptr_t a) {
+  return object_check(object_offset(s, a), s->inv, s->tz) < __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
+}
+
+// The next object after at on a list of slab s alone (its free list, its
+// remote list), checked: null, or a carved object of s carrying its guard.
+[[gnu::always_inline]] inline FreeNode* link_next_in_slab(const SlabMeta* s, const FreeNode* at) {
+  FreeNode* next = link_decode(at);
+  if constexpr (!kEncodeLinks) return next;
+  if (!next) return next;
+  if (__builtin_expect(!object_carved(s, reinterpret_cast<uintptr_t>(next)) || next->guard != s->guard, 0))
+    report_corrupted_link(at);
+  return next;
+}
+
+}  // namespace hakmem
