@@ -74,6 +74,58 @@ with tempfile.TemporaryDirectory() as d:
     if text.count("hakmem: mode LEAN") != 2 or "hakmem:   rss " not in text or f"HAKMEM_STATS={path}" not in text:
         failures.append(f"HAKMEM_STATS={path}: want two appended reports, got {text[:300]!r}")
 
+# A secure-execution process (here: setuid to another user) ignores HAKMEM_*,
+# as glibc ignores MALLOC_* there: the caller must not make a privileged
+# program append its report to a file of the caller's choosing. Needs root
+# (to hand the copy to another user); the control run without the setuid bit
+# shows that the same environment is otherwise honoured.
+def run_prog(prog, env_over):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HAKMEM_")}
+    env.update(env_over)
+    return subprocess.run([prog], env=env, capture_output=True, text=True, timeout=30)
+
+
+def setuid_check():
+    import pwd
+    import shutil
+    try:
+        nobody = pwd.getpwnam("nobody")
+    except KeyError:
+        return "no user 'nobody'"
+    with tempfile.TemporaryDirectory() as d:
+        os.chmod(d, 0o755)
+        prog = os.path.join(d, "probe")
+        shutil.copy(probe, prog)
+        out = os.path.join(d, "out")
+        os.mkdir(out)
+        os.chmod(out, 0o777)  # writable by the setuid user too: only the option may stop the report
+        os.chown(prog, nobody.pw_uid, nobody.pw_gid)
+        for setuid in (False, True):
+            os.chmod(prog, 0o4755 if setuid else 0o755)
+            report = os.path.join(out, "report-%d" % setuid)
+            r = run_prog(prog, {"HAKMEM_MEM_LEAN": "1", "HAKMEM_STATS": report, "HAKMEM_SS_SIZE": "banana"})
+            tag = "setuid" if setuid else "control"
+            if r.returncode != 0:
+                failures.append(f"{tag}: exit {r.returncode} stderr={r.stderr!r}")
+                continue
+            got = parse(r.stdout)
+            if setuid:
+                if got != (0, 2 << 20):
+                    failures.append(f"setuid: HAKMEM_MEM_LEAN=1 was honoured: got {got}")
+                if os.path.exists(report):
+                    failures.append(f"setuid: HAKMEM_STATS={report} was honoured: the report was written")
+                if r.stderr.strip():
+                    failures.append(f"setuid: stderr should be empty (the environment is not read): {r.stderr!r}")
+            elif got != (1, 256 << 10) or not os.path.exists(report) or "HAKMEM_SS_SIZE" not in r.stderr:
+                failures.append(f"control: environment not honoured: got {got}, report "
+                                f"{os.path.exists(report)}, stderr {r.stderr!r}")
+    return None
+
+
+why = setuid_check() if os.geteuid() == 0 else "not root: cannot make a setuid copy owned by another user"
+if why:
+    print("note: setuid check not run:", why)
+
 for f in failures:
     print("FAIL:", f)
 if failures:

@@ -12,18 +12,31 @@
 // a new block never overlaps a live one, and errno/return values for invalid
 // requests. Any failure aborts with a message (libFuzzer saves the input).
 //
+// Op 0xFE (once per input) writes into a freed block, in a forked child so
+// the fuzzer goes on: the child frees a block, overwrites one of its words
+// (a global's address, a live block, itself, one flipped bit, input bytes)
+// and allocates on. It must either end normally without ever receiving a
+// foreign address (the forged one, a live block, one address twice), or
+// abort with one line from hakmem; a crash, a foreign address or an abort
+// without hakmem's line fails the run.
+//
 // Built with clang++ -fsanitize=fuzzer,address,undefined directly on the core
 // sources (without the override layer): see tests/fuzz/CMakeLists.txt.
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
+#include <string>
 #include <thread>
 
 #include "hakmem.h"
@@ -371,6 +384,87 @@ struct State {
   }
 };
 
+alignas(64) unsigned char g_uaf_target[256];
+
+// The child of the write-after-free op: never returns.
+[[noreturn]] HK_NOCOV void uaf_child(State* s, unsigned char* p, size_t n, unsigned word, unsigned kind, uint64_t bits) {
+  auto* w = reinterpret_cast<uint64_t*>(p) + word;
+  switch (kind % 5) {
+    case 0: *w = reinterpret_cast<uintptr_t>(g_uaf_target + 64); break;
+    case 1: *w = s->live.empty() ? bits : s->live.begin()->first; break;
+    case 2: *w = reinterpret_cast<uintptr_t>(p); break;
+    case 3: *w ^= uint64_t{1} << (bits % 64); break;
+    default: *w = bits; break;
+  }
+  std::set<uintptr_t> got;
+  for (int i = 0; i < 64; ++i) {
+    size_t want = i % 4 == 3 ? (n > 64 ? n / 2 : n + 16) : n;
+    auto* y = static_cast<unsigned char*>(hk_malloc(want));
+    uintptr_t a = reinterpret_cast<uintptr_t>(y);
+    const char* bad = nullptr;
+    if (!y) bad = "NULL";
+    else if (y >= g_uaf_target && y < g_uaf_target + sizeof g_uaf_target) bad = "the forged address";
+    else if (!got.insert(a).second) bad = "an address it already returned";
+    auto it = s->live.upper_bound(a);
+    if (!bad && it != s->live.begin()) {
+      --it;
+      if (it->first + (it->second ? it->second : 1) > a) bad = "a live block";
+    }
+    if (bad) {
+      fprintf(stderr, "FOREIGN: malloc(%zu) after the write returned %p: %s\n", want, (void*)y, bad);
+      _exit(3);
+    }
+    memset(y, 0x5c, want);
+  }
+  _exit(0);
+}
+
+// Frees the block in o, then, in a forked child, writes into it.
+HK_NOCOV void write_after_free(State* s, Obj& o, unsigned word, unsigned kind, uint64_t bits) {
+  if (!o.p || o.n < 8) return;
+  unsigned char* p = o.p;
+  size_t n = o.n;
+  word %= static_cast<unsigned>(n / 8 < 4 ? n / 8 : 4);
+  s->release(o, "free before the write after free");
+  int fds[2];
+  if (pipe(fds) != 0) fail("pipe: %s", strerror(errno));
+  fflush(stderr);
+  pid_t pid = fork();
+  if (pid < 0) fail("fork: %s", strerror(errno));
+  if (pid == 0) {
+    signal(SIGABRT, SIG_DFL);  // hakmem's abort must kill the child, not reach libFuzzer's handler
+    close(fds[0]);
+    dup2(fds[1], 2);
+    uaf_child(s, p, n, word, kind, bits);
+  }
+  close(fds[1]);
+  std::string err;
+  char buf[512];
+  ssize_t r;
+  while ((r = read(fds[0], buf, sizeof buf)) > 0) err.append(buf, static_cast<size_t>(r));
+  close(fds[0]);
+  int st = 0;
+  if (waitpid(pid, &st, 0) != pid) fail("waitpid: %s", strerror(errno));
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && err.empty()) return;
+  bool hakmem_line = err.rfind("hakmem: ", 0) == 0 && err.find('\n') == err.size() - 1 &&
+                     (err.find("corrupted") != std::string::npos || err.find("double free") != std::string::npos ||
+                      err.find("invalid") != std::string::npos);
+  if (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT && hakmem_line) return;
+  fail("write after free into %p (size %zu, word %u, kind %u): child %s %d, stderr: %s", (void*)p, n, word, kind,
+       WIFSIGNALED(st) ? "killed by signal" : "exited with", WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st),
+       err.c_str());
+}
+
+struct UafArg {
+  State* s;
+  unsigned slot, word, kind;
+  uint64_t bits;
+};
+void run_uaf(void* a) {
+  UafArg* u = static_cast<UafArg*>(a);
+  write_after_free(u->s, u->s->tab[u->s->cur][u->slot], u->word, u->kind, u->bits);
+}
+
 struct StepArg {
   State* s;
   uint8_t op;
@@ -393,6 +487,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   State* s = new State{data, size};
   StepArg a{s, 0};
+  bool uaf_done = false;  // forking is slow: once per input
   while (s->pos < s->n) {
     uint8_t op = s->u8();
     if (op == 0xFF) {
@@ -400,6 +495,14 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       // thread takes its table over (and frees them later).
       g_workers[s->cur].stop();
       g_workers[s->cur].start();
+      continue;
+    }
+    if (op == 0xFE) {
+      if (uaf_done) continue;
+      uaf_done = true;
+      UafArg u{s, static_cast<unsigned>(s->u8() % kSlots), s->u8(), s->u8(), 0};
+      for (int i = 0; i < 8; ++i) u.bits = u.bits << 8 | s->u8();
+      g_workers[s->cur].run(run_uaf, &u);
       continue;
     }
     a.op = op;

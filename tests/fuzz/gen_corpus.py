@@ -4,7 +4,8 @@
 Opcodes (see fuzz_alloc.cc, op % 16): 0 malloc, 1 calloc, 2 realloc, 3/4 free,
 5 aligned_alloc, 6 posix_memalign, 7 memalign, 8 usable_size+check,
 9/10 move to another table, 11 switch thread, 12 invalid requests,
-13 collect, 14 check table, 15 reallocarray; 0xFF retires the current thread.
+13 collect, 14 check table, 15 reallocarray; 0xFF retires the current thread; 0xFE (once per input, then
+slot, word, kind, 8 bytes of bits) frees a block and writes into it in a child.
 Size byte: top two bits select 0..63 / 0..1023 (+1 byte) / small (+2 bytes) / large (+2 bytes).
 """
 import os, random
@@ -51,6 +52,13 @@ s += bytes([11, 2, 3, 0, 13, 1])
 seeds["retire"] = s
 # invalid requests and collect
 seeds["invalid"] = bytes([12, 0, 7, 12, 1, 3, 12, 2, 5, 12, 3, 13, 0, 13, 1])
+# writes after free: a small block in the thread cache, each kind of write
+for kind in range(5):
+    s = b"".join(bytes([0, i]) + small(40) for i in range(6))
+    seeds[f"write_after_free_{kind}"] = s + bytes([0xFE, 2, 0, kind]) + bytes(range(1, 9))
+# ... and a large block in the mapping cache
+s = bytes([0, 1]) + large(0x4000) + bytes([0, 2]) + large(0x8000) + bytes([3, 2])
+seeds["write_after_free_large"] = s + bytes([0xFE, 1, 0, 0]) + bytes(8)
 # random programs
 rng = random.Random(12345)
 for k in range(6):

@@ -74,11 +74,49 @@ static int new_handler_protocol() {
   return 0;
 }
 
+static int new_handler_aligned() {
+  // The aligned forms too: a size that wraps when rounded up to the
+  // alignment must still throw, not return a small block. (libstdc++ 12's
+  // own aligned operator new rounds and wraps: this runs under hakmem only.)
+  bool caught = false;
+  for (size_t align : {size_t{64}, size_t{4096}, size_t{1} << 20}) {
+    for (size_t n : {SIZE_MAX - 10, SIZE_MAX - align + 2, SIZE_MAX / 2}) {
+      g_handler_calls = 0;
+      std::set_new_handler(counting_handler);
+      caught = false;
+      try {
+        void* h = ::operator new(n, std::align_val_t(align));
+        std::fprintf(stderr, "cxx_prog: operator new(%zu, align %zu) returned %p\n", n, align, h);
+        ++failures;
+      } catch (const std::bad_alloc&) {
+        caught = true;
+      }
+      CHECK(caught);
+      if (g_handler_calls != 3) {
+        std::fprintf(stderr, "cxx_prog: aligned new: new_handler called %d times, want 3\n", g_handler_calls);
+        ++failures;
+      }
+      g_handler_calls = 0;
+      std::set_new_handler(counting_handler);
+      void* q = ::operator new[](n, std::align_val_t(align), std::nothrow);
+      if (q) {
+        std::fprintf(stderr, "cxx_prog: nothrow new[](%zu, align %zu) returned %p\n", n, align, q);
+        ++failures;
+      }
+      std::set_new_handler(nullptr);
+    }
+  }
+  if (failures) return 1;
+  std::printf("cxx_prog: aligned new_handler ok\n");
+  return 0;
+}
+
 int main(int argc, char** argv) {
   bool expect_hakmem = false;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--expect-hakmem") == 0) expect_hakmem = true;
     else if (std::strcmp(argv[i], "--new-handler") == 0) return new_handler_protocol();
+    else if (std::strcmp(argv[i], "--new-handler-aligned") == 0) return new_handler_aligned();
     else {
       std::fprintf(stderr, "cxx_prog: unknown argument %s\n", argv[i]);
       return 2;

@@ -11,3 +11,8 @@ need_lib "$lib"
 out=$(run_preloaded "$lib" "$prog" --new-handler 2>&1) || fail "preloaded: $out"
 [[ $out == "cxx_prog: new_handler ok" ]] || fail "unexpected output: $out"
 echo "ok: $out"
+# Aligned forms with a size that wraps when rounded up to the alignment
+# (under hakmem only: libstdc++ 12's own aligned new has that wrap).
+out=$(run_preloaded "$lib" "$prog" --new-handler-aligned 2>&1) || fail "preloaded, aligned: $out"
+[[ $out == "cxx_prog: aligned new_handler ok" ]] || fail "unexpected output: $out"
+echo "ok: $out"

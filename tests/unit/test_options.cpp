@@ -90,14 +90,14 @@ struct Parsed {
   Options o;
   std::string err;
 };
-Parsed parse(std::vector<std::string> env) {
+Parsed parse(std::vector<std::string> env, bool secure = false) {
   std::vector<char*> envp;
   for (auto& s : env) envp.push_back(s.data());
   envp.push_back(nullptr);
   int fds[2];
   EXPECT_EQ(pipe(fds), 0);
   Parsed p;
-  p.o = parse_options(envp.data(), fds[1]);
+  p.o = parse_options(envp.data(), fds[1], secure);
   close(fds[1]);
   char buf[4096];
   ssize_t r;
@@ -185,6 +185,59 @@ TEST(Options, BadValueOneLineAndDefault) {
     EXPECT_EQ(p.o.stats, ref.o.stats);
     EXPECT_EQ(p.o.arena_size, ref.o.arena_size);
   }
+}
+
+// A reservation smaller than one SuperSlab holds none: "no reservation" in
+// disguise, so it is a bad value like any other (0 says "none" plainly).
+TEST(Options, ArenaSmallerThanOneSuperSlabIsBad) {
+  struct Case {
+    std::vector<std::string> env;
+    bool bad;
+  } cases[] = {{{"HAKMEM_MEM_LEAN=0", "HAKMEM_ARENA_SIZE=1M"}, true},
+               {{"HAKMEM_MEM_LEAN=0", "HAKMEM_ARENA_SIZE=2M"}, false},
+               {{"HAKMEM_MEM_LEAN=1", "HAKMEM_ARENA_SIZE=128K"}, true},
+               {{"HAKMEM_MEM_LEAN=1", "HAKMEM_ARENA_SIZE=1"}, true},
+               {{"HAKMEM_MEM_LEAN=1", "HAKMEM_SS_SIZE=64K", "HAKMEM_ARENA_SIZE=1M"}, false},
+               {{"HAKMEM_MEM_LEAN=1", "HAKMEM_SS_SIZE=64K", "HAKMEM_ARENA_SIZE=64K"}, false},
+               {{"HAKMEM_MEM_LEAN=1", "HAKMEM_SS_SIZE=4M", "HAKMEM_ARENA_SIZE=2M"}, true},
+               {{"HAKMEM_MEM_LEAN=0", "HAKMEM_ARENA_SIZE=0"}, false}};
+  for (auto& c : cases) {
+    Parsed p = parse(c.env);
+    std::string what = c.env.back();
+    if (c.bad) {
+      EXPECT_EQ(lines(p.err), 1u) << what << ": " << p.err;
+      EXPECT_NE(p.err.find(what.substr(what.find('=') + 1)), std::string::npos) << p.err;
+      EXPECT_EQ(p.o.arena_size, size_t{32} << 30) << what << ": the default is used";
+    } else {
+      EXPECT_EQ(p.err, "") << what;
+      uint64_t want = 0;
+      ASSERT_TRUE(parse_size(what.substr(what.find('=') + 1).c_str(), &want));
+      EXPECT_EQ(p.o.arena_size, want) << what;
+    }
+  }
+}
+
+// A secure-execution process (setuid, setgid) ignores the environment, as
+// glibc ignores MALLOC_* there: HAKMEM_STATS=/path would let the caller make
+// a privileged program append to any file.
+TEST(Options, SecureExecutionIgnoresTheEnvironment) {
+  std::vector<std::string> env{"HAKMEM_MEM_LEAN=1", "HAKMEM_STATS=/etc/hakmem-report", "HAKMEM_SS_SIZE=64K",
+                               "HAKMEM_ARENA_SIZE=0", "HAKMEM_DECOMMIT_THREAD=1", "HAKMEM_MEM_LEAN_DECOMMIT=banana"};
+  Parsed secure = parse(env, true);
+  Parsed none = parse({});
+  EXPECT_EQ(secure.err, "") << "nothing is printed";
+  EXPECT_EQ(secure.o.lean, kDefaultLean);
+  EXPECT_FALSE(secure.o.stats);
+  EXPECT_STREQ(secure.o.stats_path, "");
+  EXPECT_EQ(secure.o.ss_size, none.o.ss_size);
+  EXPECT_EQ(secure.o.arena_size, none.o.arena_size);
+  EXPECT_EQ(secure.o.decommit_thread, none.o.decommit_thread);
+  EXPECT_EQ(secure.o.decommit, none.o.decommit);
+  // Control: the same environment is honoured in an ordinary process.
+  Parsed plain = parse(env, false);
+  EXPECT_TRUE(plain.o.lean);
+  EXPECT_STREQ(plain.o.stats_path, "/etc/hakmem-report");
+  EXPECT_EQ(plain.o.arena_size, 0u);
 }
 
 TEST(Options, PrintShowsEveryOption) {
