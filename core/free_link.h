@@ -47,7 +47,12 @@ inline constexpr bool kEncodeLinks = HAKMEM_ENCODE_LINKS;
   return reinterpret_cast<FreeNode*>(((v ^ reinterpret_cast<uintptr_t>(at)) * g_rt.link_mul_inv) ^ g_rt.link_key);
 }
 
-[[gnu::always_inline]] inline void link_set(FreeNode* at, const FreeNode* next) { at->link = link_encode(at, next); }
+// A relaxed atomic store is a plain store; it keeps the compiler from
+// pairing it with the guard word's store into one vector store, which costs
+// free() two instructions more.
+[[gnu::always_inline]] inline void link_set(FreeNode* at, const FreeNode* next) {
+  __atomic_store_n(&at->link, link_encode(at, next), __ATOMIC_RELAXED);
+}
 
 // A forged link: one line naming the object that held it, then abort.
 [[noreturn, gnu::cold]] void report_corrupted_link(const FreeNode* at);
