@@ -34,9 +34,9 @@ void init(size_t size, size_t ss_size) {
   size_t stack_bytes = slots * sizeof(uint32_t);
   size_t meta_bytes = (slots * ss_size >> kSlabShift) * sizeof(SlabMeta);
   size_t header_bytes = slots * sizeof(SuperSlab);
-  auto* stack = static_cast<uint32_t*>(os::map(stack_bytes));
-  auto* meta = static_cast<SlabMeta*>(os::map(meta_bytes));
-  auto* headers = static_cast<SuperSlab*>(os::map(header_bytes));
+  auto* stack = static_cast<uint32_t*>(os::map_sparse(stack_bytes));
+  auto* meta = static_cast<SlabMeta*>(os::map_sparse(meta_bytes));
+  auto* headers = static_cast<SuperSlab*>(os::map_sparse(header_bytes));
   void* base = os::reserve_aligned(slots * ss_size, ss_size);
   if (!stack || !meta || !headers || !base) {
     if (stack) os::unmap(stack, stack_bytes);

@@ -28,10 +28,14 @@ class ErrnoGuard {
 
 void* map(size_t len) {
   ErrnoGuard g;
-  // No MAP_NORESERVE: what the program asks for is accounted as the kernel's
-  // overcommit policy says, so a request beyond memory fails with ENOMEM
-  // here instead of the process being killed when it touches the block.
   void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  return p == MAP_FAILED ? nullptr : p;
+}
+
+void* map_sparse(size_t len) {
+  ErrnoGuard g;
+  void* p = ::mmap(nullptr, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
   return p == MAP_FAILED ? nullptr : p;
 }

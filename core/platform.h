@@ -18,8 +18,14 @@ struct Counters {
 };
 extern Counters g_counters;
 
-// Anonymous private read/write mapping; nullptr on failure.
+// Anonymous private read/write mapping; nullptr on failure. Accounted as
+// the kernel's overcommit policy says (no MAP_NORESERVE): user blocks must
+// fail with ENOMEM when the machine cannot back them.
 void* map(size_t len);
+// The same with MAP_NORESERVE, for tables of hakmem's own that are large
+// but touched only as used (the arena's metadata: 32 GiB of it for a 16 TiB
+// reservation), which the overcommit heuristic would refuse whole.
+void* map_sparse(size_t len);
 // Mapping of len bytes aligned to align (a power of two >= page size).
 void* map_aligned(size_t len, size_t align);
 void unmap(void* p, size_t len);

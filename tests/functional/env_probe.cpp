@@ -9,6 +9,6 @@ int main() {
   hk_free(p);
   hakmem_stats_t s;
   if (hakmem_stats(&s) != 0) return 3;
-  std::printf("lean=%d superslab_size=%zu\n", s.lean, s.superslab_size);
+  std::printf("lean=%d superslab_size=%zu arena_bytes=%zu\n", s.lean, s.superslab_size, s.arena_bytes);
   return 0;
 }
