@@ -508,7 +508,7 @@ ThreadHeap* heap_create() {
     }
     h->remote_classes.store(0, std::memory_order_relaxed);
     tl_cache.tick = h->tick_every = tick_interval();
-    h->clock_ms = h->last_tick_ms = h->bin_seen_ms = idle_clock();
+    h->clock_ms = h->last_tick_ms = h->bin_seen_ms = h->bins_returned_ms = idle_clock();
     for (FreeNode*& seen : h->bin_seen) seen = nullptr;
     __atomic_store_n(&h->live, true, __ATOMIC_RELAXED);
   }
@@ -778,16 +778,19 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
 // take them (the bins have no locks). Every half delay the owner looks at
 // its bins: one whose head has not changed since the last look has been idle
 // that long and goes back to its slabs, aged from that look, so the sweep
-// releases its pages one delay after it went idle. A bin in use keeps its
-// objects. A thread that never calls again keeps what its bins hold: at most
-// each class's cache limit (README: "What stays resident").
+// releases its pages about one delay after the bin went idle. Once a delay
+// every bin goes back (a class in use refills once per delay, which costs
+// nothing measurable). A thread that never calls again keeps what its bins
+// hold: at most each class's cache limit (README: "What stays resident").
 void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
-  const uint64_t seen_ms = h->bin_seen_ms;
+  const bool all = now - h->bins_returned_ms >= g_rt.decommit.delay_ms;
   const uint64_t clock = h->clock_ms;
-  h->clock_ms = seen_ms;  // the slabs gained these objects no later than the last look
   for (unsigned c = 0; c < kNumClasses; ++c) {
     FreeNode* head = h->tc[c].head;
-    if (head && head == h->bin_seen[c]) {
+    const bool idle = head && head == h->bin_seen[c];
+    if (idle || (all && head)) {
+      // The slab_gained time: no later than the last look for an idle bin.
+      h->clock_ms = idle ? h->bin_seen_ms : now;
       heap_return_bin(h, c);
       head = nullptr;
     }
@@ -795,6 +798,7 @@ void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
   }
   h->clock_ms = clock;
   h->bin_seen_ms = now;
+  if (all) h->bins_returned_ms = now;
 }
 
 // Ticks come every tick_every owner frees, aiming at one per eighth of a

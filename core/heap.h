@@ -74,6 +74,7 @@ struct ThreadHeap {
   HeapBin bins[kNumClasses];
   FreeNode* bin_seen[kNumClasses];  // each cache bin's head at the last look: unchanged = idle
   uint64_t bin_seen_ms;             // when that look was
+  uint64_t bins_returned_ms;        // when every bin last went back to its slabs
   alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
   ThreadHeap* next_all;     // every heap ever made, for statistics
   ThreadHeap* next_free;    // recycled heaps
