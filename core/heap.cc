@@ -86,6 +86,19 @@ void background_wake();
 // collects them.
 std::atomic<bool> g_orphans_freed{false};
 
+std::atomic<uint64_t> g_last_run_ms{0};
+
+// Slabs gain objects all the time in a busy program, each asking for a run a
+// delay later: runs that are not forced come at most once per run_gap_ms (an
+// eighth of a delay, at least 5 ms), so each slab is swept about once per
+// delay at most and a run's fixed cost (every heap's classes, every pool)
+// stays small. When a run for deadline d may start:
+uint64_t run_due_at(uint64_t d) {
+  const uint64_t gap = g_rt.decommit.delay_ms / 8 > 5 ? g_rt.decommit.delay_ms / 8 : 5;
+  const uint64_t earliest = g_last_run_ms.load(std::memory_order_relaxed) + gap;
+  return d > earliest ? d : earliest;
+}
+
 // Remote frees wait to be collected: a run soon (an eighth of a delay).
 void note_remote_frees() {
   if (!g_rt.releases) return;
@@ -706,6 +719,7 @@ void* background_main(void*) {
       continue;
     }
     uint64_t now = os::now_ms();
+    deadline = run_due_at(deadline);
     if (now < deadline) {
       futex_wait(&g_bg_seq, seq, deadline - now);
       continue;
@@ -1212,12 +1226,9 @@ void decommit_run(uint64_t now, bool force) {
   }
   if (release) {
     large::trim_cache(now, over);
-    // Slabs gain objects all the time in a busy program: runs at most every
-    // eighth of a delay, so each slab is swept about once per delay at most.
-    const uint64_t gap = g_rt.decommit.delay_ms / 8 ? g_rt.decommit.delay_ms / 8 : 1;
-    if (next != UINT64_MAX && next < now + gap) next = now + gap;
     note_deadline(next);
   }
+  g_last_run_ms.store(now, std::memory_order_relaxed);
   g_decommit_busy.store(0, std::memory_order_release);
 }
 
@@ -1237,7 +1248,7 @@ void decommit_maybe_at(uint64_t now) {
   if (g_rt.decommit.mode == DecommitMode::Off) return;
   if (g_rt.opt.decommit_thread && g_bg_state.load(std::memory_order_relaxed) == 0) background_start();
   uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
-  if (d != UINT64_MAX && now >= d) decommit_run(now, false);
+  if (d != UINT64_MAX && now >= run_due_at(d)) decommit_run(now, false);
 }
 
 void decommit_maybe() {
