@@ -251,9 +251,7 @@ size_t hk_malloc_usable_size(const void* p) { return p ? usable_or_die(p, "mallo
 void hakmem_collect(int force) {
   runtime::ensure_init();
   heap_flush_all(tl_heap, true);
-  uint64_t now = os::now_ms();
-  heap_sweep_pages(tl_heap, now, force != 0);
-  decommit_run(now, force != 0);
+  decommit_run(os::now_ms(), force != 0);
 }
 
 // HAKMEM_STATS=1: the report at exit. Here rather than in stats.cc so that
@@ -301,6 +299,7 @@ int hakmem_stats(hakmem_stats_t* out) {
   out->arena_bytes = g_rt.arena_size;
   out->arena_superslabs = arena::slots_in_use();
   out->main_stack = os::read_stack_rss();
+  out->live_object_page_bytes = s.live_pages + l.live_bytes;
   return 0;
 }
 

@@ -71,13 +71,63 @@ std::atomic<uint64_t> g_next_deadline{UINT64_MAX};
 std::atomic<uint64_t> g_superslabs_mapped{0};
 std::atomic<uint32_t> g_superslab_seq{0};  // SuperSlabs made so far: staggers SuperSlab::first_slab
 
-void note_deadline(uint64_t t) {
+// Returns true if t is now the earliest deadline (the background thread,
+// sleeping until a later one, must be woken).
+bool note_deadline(uint64_t t) {
   uint64_t cur = g_next_deadline.load(std::memory_order_relaxed);
-  while (t < cur && !g_next_deadline.compare_exchange_weak(cur, t, std::memory_order_relaxed)) {
-  }
+  while (t < cur)
+    if (g_next_deadline.compare_exchange_weak(cur, t, std::memory_order_relaxed)) return true;
+  return false;
 }
 
 void background_wake();
+
+// Set by a remote free into an orphan, cleared by the decommit run that
+// collects them.
+std::atomic<bool> g_orphans_freed{false};
+
+std::atomic<uint64_t> g_last_run_ms{0};
+
+// Slabs gain objects all the time in a busy program, each asking for a run a
+// delay later: runs that are not forced come at most once per run_gap_ms (an
+// eighth of a delay, at least 5 ms), so each slab is swept about once per
+// delay at most and a run's fixed cost (every heap's classes, every pool)
+// stays small. When a run for deadline d may start:
+uint64_t run_due_at(uint64_t d) {
+  const uint64_t gap = g_rt.decommit.delay_ms / 8 > 5 ? g_rt.decommit.delay_ms / 8 : 5;
+  const uint64_t earliest = g_last_run_ms.load(std::memory_order_relaxed) + gap;
+  return d > earliest ? d : earliest;
+}
+
+// Remote frees wait to be collected: a run soon (an eighth of a delay).
+void note_remote_frees() {
+  if (!g_rt.releases) return;
+  const uint64_t soon = os::now_ms_coarse() + g_rt.decommit.delay_ms / 8;
+  if (note_deadline(soon)) background_wake();
+}
+
+// Set while the thread holds its own heap's lock (OwnerLock): a decommit run
+// started from inside the owner's slow path sweeps that heap without taking
+// the lock again, and only try-locks the others.
+__thread bool tl_heap_locked __attribute__((tls_model("initial-exec")));
+
+// The owner's slow paths that touch its slabs hold this.
+class OwnerLock {
+ public:
+  explicit OwnerLock(ThreadHeap* h) : h_(h) {
+    h_->lock.lock();
+    tl_heap_locked = true;
+  }
+  ~OwnerLock() {
+    tl_heap_locked = false;
+    h_->lock.unlock();
+  }
+  OwnerLock(const OwnerLock&) = delete;
+  OwnerLock& operator=(const OwnerLock&) = delete;
+
+ private:
+  ThreadHeap* h_;
+};
 
 // Object area of a slab, page aligned: what the decommit mechanism releases.
 void slab_object_area(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
@@ -162,8 +212,11 @@ void advise_pages(SuperSlab* ss, SlabMeta* s, uint32_t mask, DecommitAction how)
 void slab_release_free_pages(SuperSlab* ss, SlabMeta* s, DecommitAction how) {
   if (!s->free) return;
   // Only pages wholly inside the carved area: objects carved later must
-  // never overlap a released page.
-  unsigned full_pages = static_cast<unsigned>(uint64_t{s->carved} * s->obj_size / os::kPageSize);
+  // never overlap a released page. Once all is carved, the last page too
+  // (past the last object it holds nothing).
+  const uint64_t carved_bytes = uint64_t{s->carved} * s->obj_size;
+  unsigned full_pages = static_cast<unsigned>(s->carved == s->capacity ? (carved_bytes + os::kPageSize - 1) / os::kPageSize
+                                                                      : carved_bytes / os::kPageSize);
   if (full_pages == 0) return;
   uint16_t total[kMaxSlabPages] = {};
   uint16_t free_objs[kMaxSlabPages] = {};
@@ -435,9 +488,11 @@ uint32_t tcache_limit(unsigned c) {
   return n;
 }
 
-// Owner frees between two time checks: often enough that light activity
-// releases memory within a delay, rare enough to cost nothing measurable.
-uint32_t tick_interval() { return g_rt.decommit.mode == DecommitMode::Off ? UINT32_MAX : 128; }
+// Owner frees between two time checks at most (adapt_tick lowers it for a
+// thread that frees slowly): often enough that light activity releases
+// memory within a delay, rare enough to cost nothing measurable.
+constexpr uint32_t kTickEveryMax = 64;
+uint32_t tick_interval() { return g_rt.decommit.mode == DecommitMode::Off ? UINT32_MAX : kTickEveryMax; }
 
 // Set once the thread's heap was torn down at thread exit (see heap_create).
 __thread bool tl_exiting __attribute__((tls_model("initial-exec")));
@@ -454,24 +509,28 @@ ThreadHeap* heap_create() {
       h = static_cast<ThreadHeap*>(os::map(sizeof(ThreadHeap)));
       if (!h) return nullptr;
       h->next_all = g_all_heaps;
-      g_all_heaps = h;
+      __atomic_store_n(&g_all_heaps, h, __ATOMIC_RELEASE);  // decommit_run walks the list without g_heap_lock
     }
   }
-  h->tc = tl_cache.bins;
-  // A heap made after the thread's own was torn down (another key's
-  // destructor allocating) may outlive the thread, if no destructor round
-  // is left to tear it down too. Its slabs must then never match the thread
-  // pointer of a later thread on the same stack: it claims none, and its
-  // thread's frees take the remote path until the thread is gone.
-  h->tp = tl_exiting ? 0 : thread_pointer();
-  for (unsigned c = 0; c < kNumClasses; ++c) {
-    h->tc[c] = TcBin{nullptr, static_cast<int32_t>(tcache_limit(c)), tcache_limit(c)};
-    h->bins[c] = HeapBin{};
+  {
+    OwnerLock own(h);  // a decommit run may hold it while it finds the heap not live
+    h->tc = tl_cache.bins;
+    // A heap made after the thread's own was torn down (another key's
+    // destructor allocating) may outlive the thread, if no destructor round
+    // is left to tear it down too. Its slabs must then never match the thread
+    // pointer of a later thread on the same stack: it claims none, and its
+    // thread's frees take the remote path until the thread is gone.
+    h->tp = tl_exiting ? 0 : thread_pointer();
+    for (unsigned c = 0; c < kNumClasses; ++c) {
+      h->tc[c] = TcBin{nullptr, static_cast<int32_t>(tcache_limit(c)), tcache_limit(c)};
+      h->bins[c] = HeapBin{};
+    }
+    h->remote_classes.store(0, std::memory_order_relaxed);
+    tl_cache.tick = h->tick_every = tick_interval();
+    h->clock_ms = h->last_tick_ms = h->bin_seen_ms = h->bins_returned_ms = idle_clock();
+    for (FreeNode*& seen : h->bin_seen) seen = nullptr;
+    __atomic_store_n(&h->live, true, __ATOMIC_RELAXED);
   }
-  h->remote_classes.store(0, std::memory_order_relaxed);
-  tl_cache.tick = tick_interval();
-  h->clock_ms = h->last_sweep_ms = idle_clock();
-  h->live = true;
   tl_heap = h;  // before pthread_setspecific, which may allocate
   pthread_setspecific(g_heap_key, h);
   return h;
@@ -480,6 +539,33 @@ ThreadHeap* heap_create() {
 void heap_key_destructor(void* arg) {
   tl_exiting = true;
   heap_thread_exit(static_cast<ThreadHeap*>(arg));
+}
+
+// Takes an owned slab off whichever of its heap's lists it is on.
+void heap_list_remove(HeapBin& bin, SlabMeta* s) {
+  switch (s->list) {
+    case SlabList::HeapFull: list_remove(bin.full, s); break;
+    case SlabList::HeapPartial: list_remove(bin.partial, s); break;
+    case SlabList::HeapLazy: list_remove(bin.lazy, s); break;
+    case SlabList::HeapClean: list_remove(bin.clean, s); break;
+    default: break;
+  }
+}
+
+// Slab s of heap h gained free objects: it goes to the back of the partial
+// list (kept in order of the last gain, so the sweep finds what is due at the
+// front) and is due for the sweep one delay from now.
+void slab_mark_gained(SlabMeta* s, uint64_t now) {
+  s->idle_since_ms = now;
+  s->span = SpanState::Committed;
+  if (g_rt.releases && note_deadline(next_deadline(g_rt.decommit, SpanState::Committed, now))) background_wake();
+}
+
+void slab_gained(ThreadHeap* h, unsigned c, SlabMeta* s, uint64_t now) {
+  HeapBin& bin = h->bins[c];
+  heap_list_remove(bin, s);  // the current slab is on none and stays current
+  if (s != bin.current) list_push_back(bin.partial, s, SlabList::HeapPartial);
+  slab_mark_gained(s, now);
 }
 
 // The owner's path back to a slab: puts the n objects first..last (linked
@@ -491,12 +577,7 @@ SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* l
   s->free = first;
   s->free_count += n;
   s->used -= n;
-  HeapBin& bin = h->bins[c];
-  if (s->list == SlabList::HeapFull) {
-    list_remove(bin.full, s);
-    list_push_back(bin.partial, s, SlabList::HeapPartial);
-    s->idle_since_ms = h->clock_ms;
-  }
+  slab_gained(h, c, s, h->clock_ms);
   return s->used == 0 ? s : nullptr;
 }
 
@@ -505,8 +586,7 @@ SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* l
 void heap_release_if_empty(ThreadHeap* h, unsigned c, SlabMeta* s) {
   HeapBin& bin = h->bins[c];
   if (!s || s->used != 0 || s == bin.current) return;
-  if (s->list == SlabList::HeapPartial) list_remove(bin.partial, s);
-  else if (s->list == SlabList::HeapFull) list_remove(bin.full, s);
+  heap_list_remove(bin, s);
   pool_give_empty(c, s);
 }
 
@@ -586,14 +666,12 @@ void collect_remote_full(ThreadHeap* h, unsigned c) {
   for (SlabMeta* s = bin.full.first; s;) {
     SlabMeta* next = s->next;
     if (slab_collect_remote(s)) {
-      list_remove(bin.full, s);
-      list_push_back(bin.partial, s, SlabList::HeapPartial);
-      s->idle_since_ms = h->clock_ms;
+      slab_gained(h, c, s, h->clock_ms);
       heap_release_if_empty(h, c, s);
     }
     s = next;
   }
-  if (bin.current) slab_collect_remote(bin.current);
+  if (bin.current && slab_collect_remote(bin.current)) slab_gained(h, c, bin.current, h->clock_ms);
 }
 
 bool refill(ThreadHeap* h, unsigned c) {
@@ -609,13 +687,18 @@ bool refill(ThreadHeap* h, unsigned c) {
     SlabMeta* s = bin.current;
     if (s) {
       SuperSlab* ss = superslab_of_slab(s);
-      if (refill_from_slab(b, ss, s, want)) return true;
+      if (refill_from_slab(b, ss, s, want)) {
+        s->idle_since_ms = h->clock_ms;  // in use: not idle
+        return true;
+      }
       if (slab_collect_remote(s)) continue;
       list_push_back(bin.full, s, SlabList::HeapFull);
       bin.current = nullptr;
     }
-    if ((s = bin.partial.last)) {
-      list_remove(bin.partial, s);
+    // The slab that gained objects last is the likeliest to be resident;
+    // swept slabs after the unswept ones.
+    if ((s = bin.partial.last) || (s = bin.lazy.last) || (s = bin.clean.last)) {
+      heap_list_remove(bin, s);
       bin.current = s;
       continue;
     }
@@ -647,6 +730,7 @@ void* background_main(void*) {
       continue;
     }
     uint64_t now = os::now_ms();
+    deadline = run_due_at(deadline);
     if (now < deadline) {
       futex_wait(&g_bg_seq, seq, deadline - now);
       continue;
@@ -690,9 +774,13 @@ void background_wake() {
   }
   decommit_maybe();
   TcBin& b = h->tc[c];
-  if (!b.head && !refill(h, c)) {
-    errno = ENOMEM;
-    return nullptr;
+  if (!b.head) {
+    OwnerLock g(h);
+    if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
+    if (!refill(h, c)) {
+      errno = ENOMEM;
+      return nullptr;
+    }
   }
   FreeNode* f = b.head;
   b.head = link_next_in_class(f, c);
@@ -708,26 +796,6 @@ void background_wake() {
   return f;
 }
 
-// Releases free pages of this heap's partial slabs that have sat unused for
-// the decommit delay: a steady workload rarely empties a whole slab.
-void heap_sweep_pages(ThreadHeap* h, uint64_t now, bool force) {
-  if (h == &g_empty_heap || g_rt.decommit.mode == DecommitMode::Off) return;
-  for (unsigned c = 0; c < kNumClasses; ++c) {
-    for (SlabMeta* s = h->bins[c].partial.first; s; s = s->next) {
-      SuperSlab* ss = superslab_of_slab(s);
-      DecommitAction a = decide(g_rt.decommit, SpanState::Committed, s->idle_since_ms, now, force);
-      if (a != DecommitAction::None) slab_release_free_pages(ss, s, a);
-      // Pages released with MADV_FREE that stay idle escalate to DONTNEED.
-      if (s->lazy_pages && decide(g_rt.decommit, SpanState::LazyFree, s->idle_since_ms, now, force) ==
-                               DecommitAction::DontNeed) {
-        advise_pages(ss, s, s->lazy_pages, DecommitAction::DontNeed);
-        s->lazy_pages = 0;
-      }
-    }
-  }
-  h->last_sweep_ms = now;
-}
-
 namespace {
 // Empties cache bin c of h into its slabs.
 void heap_return_bin(ThreadHeap* h, unsigned c) {
@@ -737,29 +805,74 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
   b.room = static_cast<int32_t>(b.limit);
   tcache_return(h, c, all);
 }
+
+// Objects resting in a cache bin pin their pages, and no other thread may
+// take them (the bins have no locks). Every half delay the owner looks at
+// its bins: one whose head has not changed since the last look has been idle
+// that long and goes back to its slabs, aged from that look, so the sweep
+// releases its pages about one delay after the bin went idle. Once a delay
+// every bin goes back (a class in use refills once per delay, which costs
+// nothing measurable). A thread that never calls again keeps what its bins
+// hold: at most each class's cache limit (README: "What stays resident").
+void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
+  const bool all = now - h->bins_returned_ms >= g_rt.decommit.delay_ms;
+  const uint64_t clock = h->clock_ms;
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    FreeNode* head = h->tc[c].head;
+    const bool idle = head && head == h->bin_seen[c];
+    if (idle || (all && head)) {
+      // The slab_gained time: no later than the last look for an idle bin.
+      h->clock_ms = idle ? h->bin_seen_ms : now;
+      heap_return_bin(h, c);
+      head = nullptr;
+    }
+    h->bin_seen[c] = head;
+  }
+  h->clock_ms = clock;
+  h->bin_seen_ms = now;
+  if (all) h->bins_returned_ms = now;
+}
+
+// Ticks come every tick_every owner frees, aiming at one per eighth of a
+// delay: a thread freeing slowly ticks often enough to release memory in
+// time. The cap bounds how long a thread that slows down from a burst to a
+// trickle waits for its first tick (kTickEveryMax = 64 frees: 0.64 s at 100
+// frees/s); a busy thread pays one coarse clock read per 64 frees (the former
+// fixed interval was 128 with a clock read that costs three times as much).
+void adapt_tick(ThreadHeap* h, uint64_t now) {
+  const uint64_t target = g_rt.decommit.delay_ms / 8 ? g_rt.decommit.delay_ms / 8 : 1;
+  const uint64_t elapsed = now - h->last_tick_ms;
+  h->last_tick_ms = now;
+  if (elapsed < target / 2) h->tick_every = h->tick_every * 2 < kTickEveryMax ? h->tick_every * 2 : kTickEveryMax;
+  else if (elapsed > target * 2) {
+    uint64_t every = h->tick_every * target / elapsed;
+    h->tick_every = every ? static_cast<uint32_t>(every) : 1;
+  }
+  tl_cache.tick = h->tick_every;
+}
 }  // namespace
 
 [[gnu::noinline]] void heap_tick(ThreadHeap* h) {
-  tl_cache.tick = tick_interval();
-  if (g_rt.decommit.mode == DecommitMode::Off) return;
-  uint64_t now = os::now_ms();
+  if (g_rt.decommit.mode == DecommitMode::Off) {
+    tl_cache.tick = tick_interval();
+    return;
+  }
+  uint64_t now = os::now_ms_coarse();
+  adapt_tick(h, now);
   h->clock_ms = now;
-  if (now - h->last_sweep_ms >= g_rt.decommit.delay_ms) {
-    // Objects resting in the thread cache pin their pages: once a delay,
-    // give them back so the sweep can release what is free. A class in use
-    // refills once per delay, which costs nothing measurable; a process
-    // gone quiet keeps no cache.
-    for (unsigned c = 0; c < kNumClasses; ++c) heap_return_bin(h, c);
-    heap_sweep_pages(h, now, false);
+  if (now - h->bin_seen_ms >= g_rt.decommit.delay_ms / 2) {
+    OwnerLock g(h);
+    heap_return_idle_bins(h, now);
   }
   // Over the RSS budget, idle memory goes at once, not only when the heap
   // grows: a program reusing what it has must be trimmed too (rate-limited,
   // reading RSS costs a syscall).
   if (g_rt.target_bytes && now - h->last_budget_ms >= 10) {
     h->last_budget_ms = now;
-    if (decommit_budget_check()) heap_sweep_pages(h, now, true);
+    decommit_budget_check();
   }
-  decommit_maybe();
+  // Any thread's tick releases what is due in every heap.
+  decommit_maybe_at(now);
 }
 
 [[gnu::noinline]] void small_flush(ThreadHeap* h, TcBin* bin) {
@@ -778,6 +891,8 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
     link_set(cut, nullptr);
     b.room = static_cast<int32_t>(b.limit - keep);
   }
+  OwnerLock g(h);
+  if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
   tcache_return(h, c, rest);
 }
 
@@ -806,10 +921,18 @@ bool object_parked(const SlabMeta* s, const FreeNode* f) {
   do {
     link_set(f, head);
   } while (!s->remote.compare_exchange_weak(head, f, std::memory_order_release, std::memory_order_relaxed));
+  // The first remote free into a class of a heap (or into any orphan) since
+  // the last collection asks for a decommit run soon: its owner may never
+  // call again, and only a run collects the objects so their pages can go.
   if (owner) {
     uint64_t bit = uint64_t{1} << c;
-    if (!(owner->remote_classes.load(std::memory_order_relaxed) & bit))
+    if (!(owner->remote_classes.load(std::memory_order_relaxed) & bit)) {
       owner->remote_classes.fetch_or(bit, std::memory_order_relaxed);
+      note_remote_frees();
+    }
+  } else if (!g_orphans_freed.load(std::memory_order_relaxed)) {
+    g_orphans_freed.store(true, std::memory_order_relaxed);
+    note_remote_frees();
   }
 }
 
@@ -854,8 +977,8 @@ void check_object_owner(const SlabMeta* s, const void* p, const char* op) {
 void free_bad_pointer(void* p) { report_bad_pointer(p, "free()"); }
 void free_double(void* p) { report_double_free(p, "free()"); }
 
-void heap_flush_all(ThreadHeap* h, bool release_current) {
-  if (h == &g_empty_heap) return;
+namespace {
+void heap_flush_all_locked(ThreadHeap* h, bool release_current) {
   for (unsigned c = 0; c < kNumClasses; ++c) {
     heap_return_bin(h, c);
     collect_remote_full(h, c);
@@ -876,17 +999,26 @@ void heap_flush_all(ThreadHeap* h, bool release_current) {
     }
   }
 }
+}  // namespace
 
-void heap_thread_exit(ThreadHeap* h) {
-  if (!h || h == &g_empty_heap) return;
-  heap_flush_all(h, true);
+void heap_flush_all(ThreadHeap* h, bool release_current) {
+  if (h == &g_empty_heap) return;
+  OwnerLock g(h);
+  heap_flush_all_locked(h, release_current);
+}
+
+namespace {
+// At thread exit (h->lock held): empty slabs go to the pools, the others are
+// orphaned. Orphans keep their sweep state (span, idle_since_ms): decommit_run
+// goes on sweeping them, under the pool lock.
+void heap_orphan_all_locked(ThreadHeap* h) {
   for (unsigned c = 0; c < kNumClasses; ++c) {
     HeapBin& bin = h->bins[c];
     if (bin.current) list_push_back(bin.partial, bin.current, SlabList::HeapPartial), bin.current = nullptr;
-    SlabListHead* lists[2] = {&bin.partial, &bin.full};
+    SlabListHead* lists[4] = {&bin.partial, &bin.full, &bin.lazy, &bin.clean};
     for (SlabListHead* l : lists) {
       while (SlabMeta* s = list_pop_back(*l)) {
-        slab_collect_remote(s);
+        if (slab_collect_remote(s)) slab_mark_gained(s, h->clock_ms);
         if (s->used == 0) {
           pool_give_empty(c, s);
           continue;
@@ -899,9 +1031,19 @@ void heap_thread_exit(ThreadHeap* h) {
       }
     }
   }
+}
+}  // namespace
+
+void heap_thread_exit(ThreadHeap* h) {
+  if (!h || h == &g_empty_heap) return;
+  {
+    OwnerLock own(h);
+    heap_flush_all_locked(h, true);
+    heap_orphan_all_locked(h);
+    __atomic_store_n(&h->live, false, __ATOMIC_RELAXED);  // under its lock: a sweep skips it from now on
+  }
   tl_heap = &g_empty_heap;
   LockGuard g(g_heap_lock);
-  h->live = false;
   h->tp = 0;
   h->next_free = g_free_heaps;
   g_free_heaps = h;
@@ -936,6 +1078,153 @@ void pool_trim_superslabs_locked(ClassPool& p, uint32_t keep) {
   }
 }
 
+// ---------------------------------------------------------------------------
+// The sweep of slabs that hold live objects. It reaches every slab with free
+// objects: each heap's current, partial, full and swept slabs (full ones
+// through their remote lists) and the orphans. It costs what is due, not
+// what exists: a heap keeps its slabs with unswept free objects in the order
+// they gained them, and those with pages waiting to escalate in the order
+// they were swept, so each walk stops at the first slab not yet due.
+//
+// decommit_run
+//   heap_sweep_locked              each live heap, try-locked: its owner never waits
+//     heap_collect_remote_locked   a class that had remote frees: every slab's remote list
+//     slab_sweep                   partial slabs due, oldest first; the current slab
+//       advise_pages(DONTNEED)     pages an earlier sweep released with MADV_FREE
+//       slab_release_free_pages    pages all of whose objects are free: the first stage
+//     slab_sweep                   lazy slabs due: their MADV_FREE pages escalate
+//   pool_sweep_orphan_pages_locked the same for orphans, under the pool lock
+//   pool_decommit_locked           empty slabs
+//   large::trim_cache
+
+// Applies the policy to slab s (owned or orphaned; its owner's or the pool's
+// lock held), which still has live objects. Returns its next deadline. An
+// unswept slab (Committed) releases its free pages with the first stage; the
+// pages an earlier sweep released with MADV_FREE go with DONTNEED then: the
+// slab gained objects after that sweep and has been idle a delay since, so
+// they have been idle for a delay too. A LazyFree slab's pages escalate.
+uint64_t slab_sweep(SlabMeta* s, uint64_t now, bool over) {
+  const DecommitConfig& cfg = g_rt.decommit;
+  DecommitAction a = decide(cfg, s->span, s->idle_since_ms, now, over);
+  if (a != DecommitAction::None) {
+    SuperSlab* ss = superslab_of_slab(s);
+    if (s->lazy_pages) {
+      advise_pages(ss, s, s->lazy_pages, DecommitAction::DontNeed);
+      s->lazy_pages = 0;
+    }
+    if (s->span == SpanState::Committed) slab_release_free_pages(ss, s, a);
+    s->span = s->lazy_pages ? SpanState::LazyFree : SpanState::Released;
+  }
+  return next_deadline(cfg, s->span, s->idle_since_ms);
+}
+
+// Collects the remote lists of every slab of class c of h (h->lock held): a
+// slab that gained objects this way is due for the sweep like any other.
+void heap_collect_remote_locked(ThreadHeap* h, unsigned c, uint64_t now) {
+  HeapBin& bin = h->bins[c];
+  if (bin.current && slab_collect_remote(bin.current)) slab_gained(h, c, bin.current, now);
+  SlabListHead* lists[4] = {&bin.full, &bin.lazy, &bin.clean, &bin.partial};
+  for (SlabListHead* l : lists) {
+    // Slabs that gain go to the back of partial: stop at the old back.
+    SlabMeta* last = l->last;
+    for (SlabMeta* s = l->first; s;) {
+      SlabMeta* next = s == last ? nullptr : s->next;
+      if (slab_collect_remote(s)) {
+        slab_gained(h, c, s, now);
+        heap_release_if_empty(h, c, s);
+      }
+      s = next;
+    }
+  }
+}
+
+// Sweeps heap h (h->lock held). Returns its next deadline.
+uint64_t heap_sweep_locked(ThreadHeap* h, uint64_t now, bool over) {
+  uint64_t next = UINT64_MAX;
+  auto soonest = [&next](uint64_t d) { next = d < next ? d : next; };
+  const uint64_t remote = h->remote_classes.load(std::memory_order_relaxed);
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    HeapBin& bin = h->bins[c];
+    const uint64_t bit = uint64_t{1} << c;
+    if (remote & bit) {
+      h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
+      heap_collect_remote_locked(h, c, now);
+    }
+    while (SlabMeta* s = bin.partial.first) {
+      uint64_t d = slab_sweep(s, now, over);
+      if (s->span == SpanState::Committed) {  // not due; nor is any after it
+        soonest(d);
+        break;
+      }
+      list_remove(bin.partial, s);
+      if (s->span == SpanState::LazyFree) list_push_back(bin.lazy, s, SlabList::HeapLazy);
+      else list_push_back(bin.clean, s, SlabList::HeapClean);
+    }
+    while (SlabMeta* s = bin.lazy.first) {
+      uint64_t d = slab_sweep(s, now, over);
+      if (s->span == SpanState::LazyFree) {
+        soonest(d);
+        break;
+      }
+      list_remove(bin.lazy, s);
+      list_push_back(bin.clean, s, SlabList::HeapClean);
+    }
+    if (bin.current) soonest(slab_sweep(bin.current, now, over));
+  }
+  return next;
+}
+
+// Locks heap h for a sweep. An owner holds its lock briefly (a slow path),
+// so even a forced sweep only retries for a while and then leaves the heap
+// to the next run: it must never wait for an owner that may be waiting for
+// this run to finish.
+bool heap_lock_for_sweep(ThreadHeap* h, bool retry) {
+  for (int i = 0; !h->lock.try_lock(); ++i) {
+    if (!retry || i == 256) return false;
+    if (i < 64) __builtin_ia32_pause();
+    else sched_yield();
+  }
+  return true;
+}
+
+// Sweeps every live heap. Returns the next deadline.
+uint64_t heaps_sweep(uint64_t now, bool over) {
+  uint64_t next = UINT64_MAX;
+  for (ThreadHeap* h = __atomic_load_n(&g_all_heaps, __ATOMIC_ACQUIRE); h; h = h->next_all) {
+    const bool own = h == tl_heap && tl_heap_locked;
+    if (!own && !heap_lock_for_sweep(h, over)) {
+      uint64_t retry = now + (g_rt.decommit.delay_ms / 4 ? g_rt.decommit.delay_ms / 4 : 1);
+      next = retry < next ? retry : next;
+      continue;
+    }
+    if (__atomic_load_n(&h->live, __ATOMIC_RELAXED)) {
+      uint64_t d = heap_sweep_locked(h, now, over);
+      next = d < next ? d : next;
+    }
+    if (!own) h->lock.unlock();
+  }
+  return next;
+}
+
+// Orphans (p.lock held): collects their remote lists, makes the empty ones
+// empty slabs and sweeps the rest. Returns the next deadline.
+uint64_t pool_sweep_orphan_pages_locked(ClassPool& p, uint64_t now, bool over) {
+  uint64_t next = UINT64_MAX;
+  for (SlabMeta* s = p.orphans.first; s;) {
+    SlabMeta* following = s->next;
+    if (slab_collect_remote(s)) slab_mark_gained(s, now);
+    if (s->used == 0) {
+      list_remove(p.orphans, s);
+      pool_add_empty_locked(p, s, now);
+    } else {
+      uint64_t d = slab_sweep(s, now, over);
+      next = d < next ? d : next;
+    }
+    s = following;
+  }
+  return next;
+}
+
 uint64_t pool_decommit_locked(ClassPool& p, uint64_t now, bool over_budget) {
   uint64_t next = UINT64_MAX;
   for (SlabMeta* s = p.empty.first; s; s = s->next) {
@@ -949,20 +1238,30 @@ uint64_t pool_decommit_locked(ClassPool& p, uint64_t now, bool over_budget) {
 }  // namespace
 
 void decommit_run(uint64_t now, bool force) {
-  int expected = 0;
-  if (!g_decommit_busy.compare_exchange_strong(expected, 1, std::memory_order_acquire)) return;
+  // One run at a time. A forced run waits for the one under way (which never
+  // waits for a heap lock, so it finishes).
+  for (int expected = 0; !g_decommit_busy.compare_exchange_weak(expected, 1, std::memory_order_acquire); expected = 0) {
+    if (!force) return;
+    sched_yield();
+  }
   // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory,
   // but orphaned slabs whose objects were all freed become reusable in both.
   bool release = g_rt.decommit.mode != DecommitMode::Off;
   // force acts as an exceeded budget: everything idle goes with DONTNEED.
   bool over = force || (release && g_rt.target_bytes && over_budget(os::read_rss_statm(), g_rt.target_bytes));
   if (release) g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
-  uint64_t next = UINT64_MAX;
+  // Heaps first: slabs they give back empty are then released with the pools'.
+  uint64_t next = release ? heaps_sweep(now, over) : UINT64_MAX;
+  g_orphans_freed.store(false, std::memory_order_relaxed);
   for (ClassPool& p : g_pools) {
     LockGuard g(p.lock);
-    pool_sweep_orphans_locked(p, now);
-    if (!release) continue;
-    uint64_t d = pool_decommit_locked(p, now, over);
+    if (!release) {
+      pool_sweep_orphans_locked(p, now);
+      continue;
+    }
+    uint64_t d = pool_sweep_orphan_pages_locked(p, now, over);  // (g_orphans_freed cleared above)
+    if (d < next) next = d;
+    d = pool_decommit_locked(p, now, over);
     if (d < next) next = d;
     pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
   }
@@ -970,6 +1269,7 @@ void decommit_run(uint64_t now, bool force) {
     large::trim_cache(now, over);
     note_deadline(next);
   }
+  g_last_run_ms.store(now, std::memory_order_relaxed);
   g_decommit_busy.store(0, std::memory_order_release);
 }
 
@@ -985,13 +1285,17 @@ bool decommit_budget_check() {
   return true;
 }
 
-void decommit_maybe() {
+void decommit_maybe_at(uint64_t now) {
   if (g_rt.decommit.mode == DecommitMode::Off) return;
   if (g_rt.opt.decommit_thread && g_bg_state.load(std::memory_order_relaxed) == 0) background_start();
   uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
-  if (d == UINT64_MAX) return;
-  uint64_t now = os::now_ms();
-  if (now >= d) decommit_run(now, false);
+  if (d != UINT64_MAX && now >= run_due_at(d)) decommit_run(now, false);
+}
+
+void decommit_maybe() {
+  if (g_rt.decommit.mode == DecommitMode::Off) return;
+  if (g_rt.opt.decommit_thread && g_bg_state.load(std::memory_order_relaxed) == 0) background_start();
+  if (g_next_deadline.load(std::memory_order_relaxed) != UINT64_MAX) decommit_maybe_at(os::now_ms_coarse());
 }
 
 void superslabs_prewarm() {
@@ -1006,13 +1310,17 @@ void superslabs_prewarm() {
 // ---------------------------------------------------------------------------
 // fork: hold every lock across fork so the child sees consistent pools.
 
+// Lock order: g_heap_lock, then heap locks, then pool locks (an owner or a
+// sweep holding a heap lock takes a pool lock; none takes g_heap_lock).
 void heap_fork_prepare() {
   g_heap_lock.lock();
+  for (ThreadHeap* h = g_all_heaps; h; h = h->next_all) h->lock.lock();
   for (ClassPool& p : g_pools) p.lock.lock();
 }
 
 void heap_fork_parent() {
   for (ClassPool& p : g_pools) p.lock.unlock();
+  for (ThreadHeap* h = g_all_heaps; h; h = h->next_all) h->lock.unlock();
   g_heap_lock.unlock();
 }
 
@@ -1044,8 +1352,70 @@ void heap_key_create() { pthread_key_create(&g_heap_key, heap_key_destructor); }
 // ---------------------------------------------------------------------------
 // Statistics
 
+namespace {
+// Bytes of the pages of slab s that hold a live object: one neither free
+// (local or remote list, parked) nor in own_bin, the calling thread's cache
+// bin of the class (nullptr: none). The lock of the list s is on is held.
+size_t slab_live_page_bytes(const SlabMeta* s, const TcBin* own_bin) {
+  const uint32_t carved = s->carved;
+  if (carved == 0) return 0;
+  uint16_t total[kMaxSlabPages + 1] = {};
+  uint16_t free_objs[kMaxSlabPages + 1] = {};
+  unsigned first, last;
+  auto count = [&](uint16_t* pages, unsigned f, unsigned l) {
+    for (unsigned p = f; p <= l && p <= kMaxSlabPages; ++p) pages[p]++;
+  };
+  for (uint64_t idx = 0; idx < carved; ++idx) {
+    object_pages(s, idx, &first, &last);
+    count(total, first, last);
+    if (pages_mask(first, last < kMaxSlabPages ? last : kMaxSlabPages - 1) & s->released_pages) count(free_objs, first, last);
+  }
+  auto count_list = [&](const FreeNode* f) {
+    for (; f; f = link_decode(f)) {
+      object_pages(s, object_of(s, f), &first, &last);
+      count(free_objs, first, last);
+    }
+  };
+  count_list(s->free);
+  count_list(s->remote.load(std::memory_order_acquire));
+  if (own_bin)
+    for (const FreeNode* f = own_bin->head; f; f = link_decode(f))
+      if (slab_of(f) == s) {
+        object_pages(s, object_of(s, f), &first, &last);
+        count(free_objs, first, last);
+      }
+  size_t pages = 0;
+  for (unsigned p = 0; p <= kMaxSlabPages; ++p) pages += total[p] > free_objs[p];
+  return pages * os::kPageSize;
+}
+
+// The live-object pages of every slab: owned ones under their heap's lock,
+// orphans under their pool's. Objects in other threads' cache bins count as
+// live: those bins have no lock.
+size_t live_page_bytes() {
+  size_t bytes = 0;
+  for (ThreadHeap* h = __atomic_load_n(&g_all_heaps, __ATOMIC_ACQUIRE); h; h = h->next_all) {
+    LockGuard g(h->lock);
+    if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED)) continue;
+    for (unsigned c = 0; c < kNumClasses; ++c) {
+      const TcBin* own = h == tl_heap ? &h->tc[c] : nullptr;
+      HeapBin& bin = h->bins[c];
+      if (bin.current) bytes += slab_live_page_bytes(bin.current, own);
+      for (SlabListHead* l : {&bin.partial, &bin.full, &bin.lazy, &bin.clean})
+        for (SlabMeta* s = l->first; s; s = s->next) bytes += slab_live_page_bytes(s, own);
+    }
+  }
+  for (ClassPool& p : g_pools) {
+    LockGuard g(p.lock);
+    for (SlabMeta* s = p.orphans.first; s; s = s->next) bytes += slab_live_page_bytes(s, nullptr);
+  }
+  return bytes;
+}
+}  // namespace
+
 SmallStats small_stats() {
   SmallStats st;
+  st.live_pages = live_page_bytes();
   uint64_t now = idle_clock();
   for (unsigned c = 0; c < kNumClasses; ++c) {
     ClassPool& p = g_pools[c];
@@ -1086,7 +1456,7 @@ SmallStats small_stats() {
   LockGuard g(g_heap_lock);
   for (ThreadHeap* h = g_all_heaps; h; h = h->next_all) {
     st.metadata += sizeof(ThreadHeap);
-    if (!h->live) continue;
+    if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED)) continue;
     for (unsigned c = 0; c < kNumClasses; ++c)
       st.tcache_bytes += size_t{h->tc[c].limit - static_cast<uint32_t>(__atomic_load_n(&h->tc[c].room, __ATOMIC_RELAXED))} *
                          class_size(c);

@@ -18,6 +18,7 @@
 
 #include "core/arena.h"
 #include "core/free_link.h"
+#include "core/lock.h"
 #include "core/registry.h"
 #include "core/runtime.h"
 #include "core/size_classes.h"
@@ -41,8 +42,10 @@ struct SlabListHead {
 
 struct HeapBin {
   SlabMeta* current;       // slab being allocated from
-  SlabListHead partial;    // owned slabs with free objects
+  SlabListHead partial;    // owned slabs with free objects not swept since they gained them, oldest first
   SlabListHead full;       // owned slabs with nothing local (may receive remote frees)
+  SlabListHead lazy;       // swept, with pages released by MADV_FREE waiting to escalate
+  SlabListHead clean;      // swept, nothing due
 };
 
 // A thread's cache: every class's bin, in static TLS.
@@ -56,13 +59,23 @@ struct ThreadCache {
 
 extern __thread ThreadCache tl_cache __attribute__((tls_model("initial-exec")));
 
+// Who touches a heap's slabs: its owner in the slow paths only (refill, cache
+// flush, tick, thread exit), and any thread's decommit sweep. Both hold
+// `lock`; the owner's fast paths (its cache bins, owner_push) never do, nor
+// need to: the sweep never touches cache bins, only slab free lists. The
+// sweeper only try-locks, so an owner in its slow path is never kept waiting.
 struct ThreadHeap {
   TcBin* tc;                // its thread's tl_cache.bins (read by statistics while the thread lives)
   uintptr_t tp;             // its thread's thread pointer: the owner_tp of the slabs it owns
-  uint64_t clock_ms;        // time at the last tick: ages partial slabs without reading the clock
-  uint64_t last_sweep_ms;   // last page sweep of this heap's partial slabs
+  uint64_t clock_ms;        // time at the last tick or slow path: ages slabs without reading the clock
   uint64_t last_budget_ms;  // last RSS budget check from heap_tick
+  uint64_t last_tick_ms;    // when the last tick ran: sets the next tick's interval
+  uint32_t tick_every;      // owner frees between ticks (adapted to the free rate)
+  SpinLock lock;
   HeapBin bins[kNumClasses];
+  FreeNode* bin_seen[kNumClasses];  // each cache bin's head at the last look: unchanged = idle
+  uint64_t bin_seen_ms;             // when that look was
+  uint64_t bins_returned_ms;        // when every bin last went back to its slabs
   alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
   ThreadHeap* next_all;     // every heap ever made, for statistics
   ThreadHeap* next_free;    // recycled heaps
@@ -190,9 +203,14 @@ void check_object_owner(const SlabMeta* s, const void* p, const char* op);
 // Slow-path entry points shared with the rest of the core.
 void heap_thread_exit(ThreadHeap* h);
 void heap_flush_all(ThreadHeap* h, bool release_current);
-void heap_sweep_pages(ThreadHeap* h, uint64_t now_ms, bool force);
+// Releases what is due now (force: every free page and idle cache, with
+// DONTNEED) in every slab: every heap's (current, partial, full, swept),
+// orphaned and empty ones, and the large cache. Called with no heap lock held
+// or from the calling thread's own slow path (its heap lock held).
 void decommit_run(uint64_t now_ms, bool force);
 void decommit_maybe();
+// The same with the time already read (coarse clock).
+void decommit_maybe_at(uint64_t now_ms);
 // With an RSS budget: release idle memory at once if RSS is over it.
 // Returns true if it was over.
 bool decommit_budget_check();
@@ -206,6 +224,7 @@ void heap_key_create();
 struct SmallStats {
   size_t live_bytes = 0, tcache_bytes = 0, superslabs = 0, ss_bytes = 0;
   size_t committed = 0, lazyfree = 0, dontneed = 0, metadata = 0;
+  size_t live_pages = 0;  // bytes of the pages that hold a live object (objects in other threads' caches count as live)
   struct PerClass {
     size_t superslabs = 0, live_bytes = 0, committed = 0, lazyfree = 0, dontneed = 0;
   } per_class[kNumClasses];

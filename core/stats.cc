@@ -31,6 +31,8 @@ extern "C" void hakmem_print_stats(int fd) {
   row(fd, "rss_minus_lazyfree", s.rss - (s.lazyfree < s.rss ? s.lazyfree : s.rss));
   row(fd, "anon_huge_pages", s.anon_huge);
   row(fd, "live_small_objects", s.live_small_bytes);
+  // RSS - LazyFree cannot go below this (plus the program's own memory).
+  row(fd, "live_object_pages", s.live_object_page_bytes);
   row(fd, "thread_caches", s.thread_cache_bytes);
   row(fd, "live_large", s.live_large_bytes);
   row(fd, "large_cache", s.large_cache_bytes);

@@ -30,7 +30,11 @@ struct FreeNode {
   uintptr_t guard;
 };
 
-enum class SlabList : uint8_t { None, HeapPartial, HeapFull, PoolEmpty, PoolOrphan };
+// Where a slab is. An owned slab with free objects is on one of three lists
+// of its heap, by what the sweep has done since it last gained objects:
+// HeapPartial not swept yet (oldest gain first), HeapLazy swept with pages
+// released by MADV_FREE only, HeapClean nothing left to do.
+enum class SlabList : uint8_t { None, HeapPartial, HeapFull, PoolEmpty, PoolOrphan, HeapLazy, HeapClean };
 
 struct alignas(64) SlabMeta {
   // What free() reads (owner_tp to obj_size), together in the first cache line.
@@ -53,8 +57,9 @@ struct alignas(64) SlabMeta {
   uint32_t capacity;
   uint16_t index;
   SlabList list;
-  SpanState span;                    // what the decommit mechanism did to it
-  uint64_t idle_since_ms;
+  SpanState span;                    // what the decommit mechanism did to it (slabs with live
+                                     // objects: Committed = free objects not swept yet)
+  uint64_t idle_since_ms;            // when it last gained free objects or was refilled from
   SlabMeta* prev;
   SlabMeta* next;
   // Pages of the object area (bit i: the page at obj_begin + i * 4 KiB)

@@ -71,6 +71,10 @@ typedef struct hakmem_stats {
   size_t   arena_bytes;          /* address space reserved for SuperSlabs (HAKMEM_ARENA_SIZE; 0: none) */
   size_t   arena_superslabs;     /* SuperSlabs in the reservation (the rest are mapped on their own) */
   size_t   main_stack;           /* resident bytes of the main thread's stack ([stack] in smaps) */
+  /* The floor of what the allocator can keep resident: bytes of the pages that
+     hold a live object (small objects' 4 KiB pages, live large mappings).
+     Objects in other threads' caches count as live. */
+  size_t   live_object_page_bytes;
 } hakmem_stats_t;
 
 /* Fill *out; returns 0. */

@@ -71,7 +71,7 @@ def run_one(workload, allocator, rep, ctx):
     binary = os.path.join(ctx.bin_dir, workload.binary)
     cmd = [binary] + workload.args[ctx.profile]
     if workload.writes_csv:
-        csv_path = os.path.join(ctx.out_dir, "soak", f"{allocator.name}.rep{rep}.csv")
+        csv_path = os.path.join(ctx.out_dir, workload.name, f"{allocator.name}.rep{rep}.csv")
         os.makedirs(os.path.dirname(csv_path), exist_ok=True)
         cmd += ["--csv", csv_path]
     timeout = workload.timeout(ctx.profile, ctx.timeout_scale)

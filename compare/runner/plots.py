@@ -110,8 +110,40 @@ def soak_plot(out_dir, plot_dir, terminal, allocator_names):
     return output
 
 
+# ---------------------------------------------------------------- phase timelines (burst-quiet)
+def timeline_plot(out_dir, plot_dir, terminal, workload, allocator_names):
+    """RSS - LazyFree and RSS over time, one line per allocator (repetition 0)."""
+    plots = []
+    for name in allocator_names:
+        path = os.path.join(out_dir, workload.name, f"{name}.rep0.csv")
+        if not os.path.isfile(path):
+            continue
+        with open(path, newline="") as f:
+            points = [(float(r["t_sec"]), int(r["rss_kb"]), int(r["rss_minus_lazyfree_kb"])) for r in csv.DictReader(f)]
+        if not points:
+            continue
+        data = f"timeline-{workload.name}-{name}.dat"
+        with open(os.path.join(plot_dir, data), "w") as f:
+            f.writelines(f"{t} {rss / 1024:.3f} {net / 1024:.3f}\n" for t, rss, net in points)
+        plots.append((name, data))
+    if not plots:
+        return None
+    output = f"timeline-{workload.name}.png"
+    script = (f"set terminal {terminal} size 1000,900 noenhanced\nset output '{output}'\n"
+              "set grid\nset key outside right top\nset xlabel 'time since start (s): burst, free, then idle'\n"
+              "set yrange [0:*]\n"
+              f"set multiplot layout 2,1 title '{workload.name}: memory through burst, free and idle (first run)'\n")
+    for column, label in ((3, "RSS - LazyFree (MB)"), (2, "RSS (MB)")):
+        lines = ", \\\n     ".join(f"'{data}' using 1:{column} with lines lw 2 "
+                                   f"lc rgb '{colour(name, allocator_names)}' title '{name}'" for name, data in plots)
+        script += f"set ylabel '{label}'\nplot {lines}\n"
+    script += "unset multiplot\n"
+    _run_gnuplot(plot_dir, f"timeline-{workload.name}.gp", script)
+    return output
+
+
 def make_plots(out_dir, workloads, rows, allocator_names, log):
-    """Returns {workload name or 'soak-rss': path relative to out_dir}."""
+    """Returns {workload name, 'timeline:<workload>' or 'soak-rss': path relative to out_dir}."""
     terminal = gnuplot_terminal()
     if not terminal:
         log("gnuplot with a png/pngcairo terminal not found (apt-get install gnuplot-nox): no plots")
@@ -127,6 +159,10 @@ def make_plots(out_dir, workloads, rows, allocator_names, log):
             output = scatter(plot_dir, terminal, w, rows, allocator_names)
             if output:
                 plots[w.name] = f"plots/{output}"
+            if w.timeline:
+                output = timeline_plot(out_dir, plot_dir, terminal, w, allocator_names)
+                if output:
+                    plots[f"timeline:{w.name}"] = f"plots/{output}"
     except RuntimeError as err:
         log(str(err))
     return plots

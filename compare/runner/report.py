@@ -188,7 +188,7 @@ def extra_table(table, cells):
     return f"**{table.title}**\n\n" + md_table(header, rows)
 
 
-def workload_section(workload, rows, allocator_names, plot_file):
+def workload_section(workload, rows, allocator_names, plot_file, timeline_file=None):
     cells = cells_by_allocator(rows, workload.name, allocator_names)
     if not cells:
         return ""
@@ -197,6 +197,8 @@ def workload_section(workload, rows, allocator_names, plot_file):
         text = extra_table(table, cells)
         if text:
             parts += ["", text]
+    if timeline_file:
+        parts += ["", f"![{workload.name}: memory over time]({timeline_file})"]
     if plot_file:
         parts += ["", f"![{workload.name}: speed vs memory]({plot_file})"]
     return "\n".join(parts) + "\n"
@@ -222,14 +224,15 @@ def write_workload_files(out_dir, workloads, rows, allocator_names, plots):
     os.makedirs(os.path.join(out_dir, "tables"), exist_ok=True)
     sections = []
     for w in workloads:
-        plot = plots.get(w.name)
-        section = workload_section(w, rows, allocator_names, plot)
+        plot, timeline = plots.get(w.name), plots.get(f"timeline:{w.name}")
+        section = workload_section(w, rows, allocator_names, plot, timeline)
         if not section:
             continue
         sections.append(section)
         table_plot = os.path.join("..", plot) if plot else None
+        table_timeline = os.path.join("..", timeline) if timeline else None
         with open(os.path.join(out_dir, "tables", f"{w.name}.md"), "w") as f:
-            f.write(workload_section(w, rows, allocator_names, table_plot))
+            f.write(workload_section(w, rows, allocator_names, table_plot, table_timeline))
     return sections
 
 
@@ -246,7 +249,7 @@ def write_results_md(out_dir, meta, workloads, rows, allocators, plots):
         f"- command: `{meta['command']}`",
         f"- machine: {meta['machine_summary']} — details in [machine.md](machine.md); "
         f"load average before the run: {meta['loadavg_before']}, after: {meta['loadavg_after']}",
-        "- raw data: [runs.csv](runs.csv) (one row per run), soak time series in `soak/`, "
+        "- raw data: [runs.csv](runs.csv) (one row per run), time series in `soak/` and `burst-quiet*/`, "
         "per-workload tables in `tables/`, stderr of runs in `logs/`",
         "",
     ]

@@ -32,7 +32,8 @@ class Workload:
     columns: list = field(default_factory=list)
     extra_tables: list = field(default_factory=list)
     max_reps: int | None = None     # a time series needs one run per allocator
-    writes_csv: bool = False        # gets --csv <file> (soak)
+    writes_csv: bool = False        # gets --csv <file>: a time series in <out>/<name>/<allocator>.rep<N>.csv
+    timeline: bool = False          # plot its CSV (phase timeline, rep 0) for every allocator row
 
     def timeout(self, profile, scale):
         return scale * (60 + 10 * self.est_secs[profile])
@@ -159,6 +160,42 @@ WORKLOADS.append(Workload(
              Column("rss_minus_lazyfree_kb", "final RSS−LazyFree MB"),
              Column("minflt", "minor faults", "count")],
     max_reps=1, writes_csv=True))
+
+
+def _burst_quiet(objects, idle):
+    label = {125000: "", 1000000: "-1m"}[objects]
+    mib = {125000: 64, 1000000: 512}[objects]
+    name = "burst-quiet" + ("-none" if idle == "none" else "") + label
+    base = ["--objects", str(objects), "--idle", idle]
+    idle_text = ("does free(malloc(64)) every 10 ms: one size class stays in use, the burst's classes go quiet"
+                 if idle == "one" else "makes no allocator call at all (only a background thread can release)")
+    return Workload(
+        name, "cmp_burst_quiet",
+        {"full": base, "quick": base, "tiny": ["--objects", "5000", "--idle", idle, "--idle-secs", "0.3"]},
+        {"full": 4.0 + objects / 250000, "quick": 4.0 + objects / 250000, "tiny": 0.5},
+        f"{objects:,} blocks of 16 + (37·i mod 1009) B (a {mib} MiB burst), each written with memset; all but "
+        f"every 64th freed; then 3 s idle that {idle_text}. 'floor' is the 4 KiB pages that still hold a "
+        "survivor (from their addresses), so 'above floor' is what the allocator keeps beyond what it must. "
+        "Burst s is the time of the mallocs and frees; faults are minor page faults. The timeline plot shows "
+        "RSS − LazyFree through burst, free and idle (first repetition).",
+        memory_key="after_idle_rss_minus_lazyfree_kb", memory_label="RSS−LazyFree after idle",
+        columns=[Column("ops_per_sec", "burst Mops/s", "mops", spread=True),
+                 Column("secs", "burst s", "float"),
+                 Column("burst_minflt", "burst faults", "count"),
+                 Column("at_peak_rss_kb", "peak RSS MB"),
+                 Column("after_free_rss_minus_lazyfree_kb", "after free RSS−LazyFree MB"),
+                 Column("idle1s_rss_minus_lazyfree_kb", "idle 1 s RSS−LazyFree MB"),
+                 Column("after_idle_rss_minus_lazyfree_kb", "idle 3 s RSS−LazyFree MB", spread=True),
+                 Column("after_idle_rss_kb", "idle 3 s RSS MB"),
+                 Column("floor_kb", "floor MB"),
+                 Column("over_floor_rss_minus_lazyfree_kb", "above floor: RSS−LazyFree MB"),
+                 Column("over_floor_rss_kb", "above floor: RSS MB"),
+                 Column("idle_minflt", "idle faults", "count")],
+        writes_csv=True, timeline=True)
+
+
+WORKLOADS += [_burst_quiet(125000, "one"), _burst_quiet(1000000, "one"),
+              _burst_quiet(125000, "none"), _burst_quiet(1000000, "none")]
 
 
 def select(names):

@@ -91,7 +91,10 @@ class TinyRun(unittest.TestCase):
 
     def test_plots_are_png_files(self):
         self.assertIsNotNone(shutil.which("gnuplot"), "gnuplot is required (apt-get install gnuplot-nox)")
-        names = ["soak-rss.png"] + [f"scatter-{w}.png" for w in self.workloads]
+        from runner import workloads  # noqa: E402
+        timelines = [f"timeline-{w.name}.png" for w in workloads.WORKLOADS if w.timeline]
+        self.assertTrue(timelines, "burst-quiet has a timeline plot")
+        names = ["soak-rss.png"] + [f"scatter-{w}.png" for w in self.workloads] + timelines
         for name in names:
             path = os.path.join(self.out, "plots", name)
             self.assertTrue(os.path.isfile(path), path)
