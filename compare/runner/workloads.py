@@ -198,6 +198,28 @@ WORKLOADS += [_burst_quiet(125000, "one"), _burst_quiet(1000000, "one"),
               _burst_quiet(125000, "none"), _burst_quiet(1000000, "none")]
 
 
+WORKLOADS.append(Workload(
+    "pressure", "cmp_pressure",
+    {"full": [], "quick": [], "tiny": ["--phase1-mb", "2"]},
+    {"full": 1.5, "quick": 1.5, "tiny": 0.1},
+    "Phase 1: 36 MiB of blocks of 16 + (37·i mod 1009) B, each written with memset, all but every 64th "
+    "freed; phase 2: as many blocks of (2048 + 13·i mod 2048)/4 B (512–1023 B), written and kept. The "
+    "program never holds more than phase 2 plus the survivors ('live'), so an allocator that reuses or "
+    "releases phase 1's free pages before committing new ones peaks near it. Peak RSS is VmHWM, what a "
+    "memory cgroup counts (lazily freed pages included); peak RSS − LazyFree is sampled 64 times in phase 2.",
+    memory_key="peak_rss_kb", memory_label="peak RSS",
+    columns=[Column("ops_per_sec", "Mops/s", "mops", spread=True),
+             Column("peak_rss_kb", "peak RSS MB", "mb", spread=True),
+             Column("peak_rss_minus_lazyfree_kb", "peak RSS−LazyFree MB"),
+             Column("live_kb", "live MB"),
+             Column("after_free_rss_kb", "after phase-1 free RSS MB"),
+             Column("after_free_rss_minus_lazyfree_kb", "after phase-1 free RSS−LazyFree MB"),
+             Column("rss_minus_lazyfree_kb", "end RSS−LazyFree MB"),
+             Column("over_live_rss_minus_lazyfree_kb", "end above live: RSS−LazyFree MB"),
+             Column("phase1_minflt", "phase-1 faults", "count"),
+             Column("phase2_minflt", "phase-2 faults", "count")]))
+
+
 def select(names):
     """Workloads by exact name or name prefix ('multi-thread' selects all three), in table order."""
     if not names:
