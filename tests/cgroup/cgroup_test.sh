@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cgroup_test.sh LIBHAKMEM CG_ALLOC SCENARIO
+# cgroup_test.sh LIBHAKMEM CG_ALLOC SCENARIO [CG_PRESSURE]
 #
 # Runs cg_alloc with LD_PRELOAD=libhakmem.so HAKMEM_MEM_LEAN=1 inside a memory
 # cgroup limited to 64 MiB (swap disabled for the group), then removes the
@@ -23,8 +23,18 @@
 #             group reached its limit (so reclaim really happened). The RSS
 #             budget (by default 3/4 of the cgroup limit) is turned off so
 #             that only the kernel's reclaim of lazily freed pages is tested.
+#   pressure-free, pressure-dontneed
+#             issue 11's pattern 2 (CG_PRESSURE, cg_pressure.c): 36 MiB of
+#             16..1024-byte blocks, all but every 64th freed, then as many
+#             512..1023-byte blocks kept: about 54 MiB live at the end, so the
+#             program fits the group only if phase 1's free pages are reused or
+#             released before new ones are committed. LEAN defaults (the budget
+#             is 3/4 of the cgroup limit) with HAKMEM_MEM_LEAN_DECOMMIT=FREE,
+#             resp. DONTNEED: must exit 0 with no OOM kill. A reference run
+#             without hakmem (glibc) must survive first, or the scenario does
+#             not fit this machine and the test fails saying so.
 set -u
-lib=$1 prog=$2 scenario=$3
+lib=$1 prog=$2 scenario=$3 pressure=${4:-}
 LIMIT=$((64 << 20))
 SKIP=77
 
@@ -126,17 +136,31 @@ case $scenario in
       HAKMEM_MEM_LEAN_DECOMMIT=FREE HAKMEM_DECOMMIT_DELAY_MS=1000 HAKMEM_MEM_LEAN_TARGET_MB=0 \
       "$prog" 64 40 1024 40 1200 4096
     ;;
+  pressure-free | pressure-dontneed)
+    [[ -x $pressure ]] || fail "$scenario needs the cg_pressure program as the 4th argument"
+    run_in_cgroup "$work/reference" "$pressure"
+    echo "reference (glibc): exit status $rc, $(grep '^cg_pressure: done' "$work/reference")"
+    if [[ $rc -ne 0 || $(oom_kills) -gt $before ]]; then
+      cat "$work/reference"
+      fail "$scenario: even glibc does not fit pattern 2 in this 64 MiB group; the scenario tests nothing here"
+    fi
+    reset_peak
+    before=$(oom_kills)
+    mode=${scenario#pressure-}
+    run_in_cgroup "$work/out" LD_PRELOAD="$lib" HAKMEM_MEM_LEAN=1 HAKMEM_STATS=1 \
+      HAKMEM_MEM_LEAN_DECOMMIT=${mode^^} "$pressure"
+    ;;
   *) fail "unknown scenario '$scenario'" ;;
 esac
 after=$(oom_kills)
-grep -E '^cg_alloc|madvise|lazyfree|rss ' "$work/out"
+grep -E '^cg_alloc|^cg_pressure|madvise|lazyfree|rss ' "$work/out"
 echo "$scenario: exit status $rc, oom_kill $before -> $after, peak usage $(peak) bytes (limit $LIMIT)"
 if [[ $after -gt $before ]]; then
   cat "$work/out"
   fail "$scenario: the process was OOM-killed in a 64 MiB cgroup"
 fi
 [[ $rc -eq 0 ]] || { cat "$work/out"; fail "$scenario: exit status $rc"; }
-grep -q '^cg_alloc: done' "$work/out" || fail "$scenario: the program did not finish both phases"
+grep -q '^cg_\(alloc\|pressure\): done' "$work/out" || fail "$scenario: the program did not finish both phases"
 frees=$(sed -n 's/^hakmem: *madvise_free_calls \([0-9]*\).*/\1/p' "$work/out")
 [[ -n $frees ]] || fail "$scenario: no HAKMEM_STATS output (was libhakmem.so preloaded?)"
 if [[ $scenario == lazyfree ]]; then
