@@ -220,6 +220,96 @@ WORKLOADS.append(Workload(
              Column("phase2_minflt", "phase-2 faults", "count")]))
 
 
+# ---------------------------------------------------------------- issue 14: patterns users run
+def _timed_columns():
+    """The standard columns with the run's time first: for the workloads whose rate is low."""
+    return [Column("secs", "s", "float", spread=True)] + _standard_columns()
+
+
+def _large_replace(zero):
+    base = ["--zero", zero]
+    how = {"new": "zero-initialised as `new char[n]()` does it (malloc, then a memset of zeros)",
+           "calloc": "zero-initialised with calloc (which may skip clearing memory it knows is zero)"}[zero]
+    return Workload(
+        "large-replace" + ("" if zero == "new" else f"-{zero}"), "cmp_large_replace",
+        {"full": base, "quick": base + ["--replacements", "100"],
+         "tiny": base + ["--buffers", "4", "--min-size", "1M", "--max-size", "3M", "--replacements", "20"]},
+        {"full": 2.0, "quick": 1.2, "tiny": 0.05},
+        f"20 buffers of 5–25 MiB, {how}; 200 times a random one is freed and replaced by one of a new random "
+        "size. Every page is written and checked. An allocator that maps and faults in each new buffer pays a "
+        "page fault per 4 KiB; one that reuses freed memory across sizes pays the memset. Speed is mallocs plus "
+        "frees per second (the s column is the whole run).",
+        columns=_timed_columns())
+
+
+def _thread_churn(rounds):
+    quick = {500: "200", 2500: "1000"}[rounds]
+    return Workload(
+        f"thread-churn-{rounds}", "cmp_thread_churn",
+        {"full": ["--rounds", str(rounds)], "quick": ["--rounds", quick], "tiny": ["--rounds", "10"]},
+        {"full": rounds / 1000, "quick": int(quick) / 1000, "tiny": 0.05},
+        f"{rounds} rounds of 10 threads started and joined; each thread callocs one 128 B object, swaps it into a "
+        "random one of 10 shared slots and frees the object it took out (allocated by another thread, most often "
+        "one that has exited). Measures thread start and exit in the allocator.",
+        columns=_timed_columns())
+
+
+def _write_many(threads):
+    extra = ["--threads", str(threads)]
+    return Workload(
+        f"write-many-{threads}t", "cmp_write_many",
+        {"full": extra, "quick": extra + ["--iterations", "50000"], "tiny": extra + ["--iterations", "2000"]},
+        {"full": 1.0, "quick": 0.3, "tiny": 0.05},
+        f"{threads} thread(s), each 200,000 times: malloc 32 B, write it all, write one byte 500 times, check, "
+        "free. Nothing is shared: objects of two threads in one cache line (false sharing) or far from the "
+        "thread's hot lines show up as time.",
+        columns=_standard_columns())
+
+
+WORKLOADS += [
+    _large_replace("new"),
+    _large_replace("calloc"),
+    _thread_churn(500),
+    _thread_churn(2500),
+    Workload(
+        "simple-loop", "cmp_simple_loop",
+        {"full": [], "quick": ["--ops-per-case", "500000"], "tiny": ["--ops-per-case", "20000"]},
+        {"full": 2.0, "quick": 0.6, "tiny": 0.05},
+        "One thread, glibc's malloc benchmark shape: for each size 16, 32, … 1024 B and each count 1, 25, 100, "
+        "400, repeatedly malloc that many blocks (one byte written) and free them in allocation order; 2 M "
+        "mallocs+frees per pair. The speed is over all pairs; the extra table has each.",
+        columns=_standard_columns(),
+        extra_tables=[ExtraTable("Throughput per size × live blocks (Mops/s, median)", r"ops_per_sec_(\w+)$",
+                                 "mops")]),
+    Workload(
+        "xthread-stress", "cmp_xthread_stress",
+        {"full": [], "quick": ["--rounds", "100"], "tiny": ["--rounds", "5", "--ops-per-round", "2000"]},
+        {"full": 1.0, "quick": 0.5, "tiny": 0.05},
+        "2 threads × 200 rounds × 20,000 operations on 1,000 slots each: an empty slot gets an object of "
+        "16–2048 B, a full one is freed or (one in ten) passed to the other thread, which keeps it in a random "
+        "slot of its own until it is freed there. Objects are checked by the thread that frees them.",
+        columns=_standard_columns()),
+    Workload(
+        "thread-stress", "cmp_thread_stress",
+        {"full": [], "quick": ["--rounds", "10"], "tiny": ["--rounds", "2", "--scale", "2"]},
+        {"full": 0.6, "quick": 0.3, "tiny": 0.05},
+        "A stress test of the kind allocator projects run (our own program): 20 rounds, each starting 8 "
+        "threads doing 25,000 operations: allocate (16–256 B; 1 in 100 1–32 KiB; 1 in 10,000 64 KiB–1 MiB), free "
+        "a random live object, or swap one with a slot of a 1,000-slot array shared by all threads and rounds.",
+        columns=_standard_columns()),
+    _write_many(1),
+    _write_many(2),
+    Workload(
+        "bursts-2t", "cmp_bursts",
+        {"full": [], "quick": ["--bursts", "200"], "tiny": ["--bursts", "10", "--max-burst", "500"]},
+        {"full": 0.6, "quick": 0.3, "tiny": 0.05},
+        "2 threads, each 400 times: malloc a burst of 1–5,000 objects of 16–4096 B (every page written), then "
+        "free the burst in random order. A thread holds nothing between bursts, so peak RSS is what the "
+        "allocator keeps: caches, rounding, partly used slabs.",
+        columns=_standard_columns()),
+]
+
+
 def select(names):
     """Workloads by exact name or name prefix ('multi-thread' selects all three), in table order."""
     if not names:
