@@ -182,6 +182,15 @@ void* checked_malloc(size_t size) {
   return p;
 }
 
+void* checked_calloc(size_t count, size_t size) {
+  void* p = calloc(count, size);
+  if (!p) {
+    dprintf(2, "error: calloc(%zu, %zu) returned NULL\n", count, size);
+    _exit(3);
+  }
+  return p;
+}
+
 void* map_anonymous(size_t bytes) {
   void* p = mmap(nullptr, bytes ? bytes : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) die("mmap of %zu bytes failed: %s", bytes, strerror(errno));

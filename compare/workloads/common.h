@@ -110,6 +110,7 @@ void sleep_secs(double secs);
 constexpr size_t kPage = 4096;
 
 void* checked_malloc(size_t size);  // exits with status 3 when malloc returns NULL
+void* checked_calloc(size_t count, size_t size);  // exits with status 3 when calloc returns NULL
 
 // Writes `tag` to the first byte, one byte in every 4 KiB page and the last byte: every
 // page of the block is touched, as a program that uses the block would.

@@ -34,8 +34,7 @@ Zero parse_zero(const char* text) {
 void* allocate(size_t size, Zero zero) {
   void* p;
   if (zero == Zero::Calloc) {
-    p = calloc(1, size);
-    if (!p) die("calloc(%zu) returned NULL", size);
+    p = checked_calloc(1, size);
   } else {
     p = checked_malloc(size);
     escape(p);

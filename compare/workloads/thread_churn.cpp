@@ -35,8 +35,7 @@ constexpr uintptr_t kKey = 0x5eed0b1ec7ull;
 void task(int index, void* arg) {
   auto& run = *static_cast<Run*>(arg);
   Rng rng(run.config.seed ^ (run.round * kMaxThreads + static_cast<uint64_t>(index)) * 0x9e3779b97f4a7c15ull);
-  auto* object = static_cast<uintptr_t*>(calloc(1, run.config.size));
-  if (!object) die("calloc(1, %llu) returned NULL", static_cast<unsigned long long>(run.config.size));
+  auto* object = static_cast<uintptr_t*>(checked_calloc(1, run.config.size));
   const auto* bytes = reinterpret_cast<const volatile uint8_t*>(object);
   if (bytes[0] != 0 || bytes[run.config.size - 1] != 0) die("calloc returned a block %p that is not zero", object);
   object[0] = reinterpret_cast<uintptr_t>(object) ^ kKey;
