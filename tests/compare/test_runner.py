@@ -139,6 +139,47 @@ class RunnerUnits(unittest.TestCase):
                                  (0, "soak", "B"), (1, "random-mixed", "A"), (1, "random-mixed", "B")])
 
 
+    def test_callgrind_self_cost_by_object(self):
+        from runner.callgrind import self_cost_by_object
+        text = """events: Ir
+ob=(1) /bin/prog
+fl=(1) prog.c
+fn=(1) main
+3 10
++1 5
+cob=(2) /lib/libc.so.6
+cfi=(2) ???
+cfn=(2) malloc
+calls=4 0x10
++2 400
+4 7
+ob=(2)
+fn=(2)
+0x10 300
++1 100
+ob=(1)
+fn=(1)
+9 1
+""".splitlines(True)
+        # main's own 10+5+7+1 and malloc's 300+100; the 400 after calls= is inclusive, not self
+        self.assertEqual(self_cost_by_object(text), {"/bin/prog": 23, "/lib/libc.so.6": 400})
+
+    def test_profile_counts_instructions_per_op(self):
+        profile = os.path.join(os.path.dirname(os.path.realpath(CONFIG.runner)), "profile")
+        cmd = [sys.executable, profile, "--workloads", "simple-loop", "--allocators", "glibc",
+               "--bin-dir", CONFIG.bin_dir, "--args", "--sizes 64 --live 25 --ops-per-case 200000"]
+        run = subprocess.run(cmd, capture_output=True, text=True, timeout=240, check=False)
+        self.assertEqual(run.returncode, 0, run.stderr[-2000:])
+        row = [line for line in run.stdout.splitlines() if line.startswith("| simple-loop | glibc |")]
+        self.assertEqual(len(row), 1, run.stdout)
+        cells = [c.strip().strip("*") for c in row[0].strip("|").split("|")]
+        total, workload, outside = (float(c.replace(",", "")) for c in cells[3:6])
+        # A malloc or free of glibc's tcache costs tens of instructions; the loop itself a few.
+        self.assertGreater(outside, 10)
+        self.assertLess(outside, 500)
+        self.assertGreater(workload, 1)
+        self.assertAlmostEqual(total, workload + outside, delta=0.2)
+
 def main():
     global CONFIG
     parser = argparse.ArgumentParser()
