@@ -53,6 +53,33 @@ def default_allocators(hakmem_lib):
     ]
 
 
+def select(rows, names, extra_specs=(), extra_env=()):
+    """The rows named in names (all rows when empty), in that order, plus --extra-allocator rows.
+    A row asked for by name is shown even when its library is missing."""
+    if names:
+        known = {a.name: a for a in rows}
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise ValueError(f"unknown allocator(s) {', '.join(unknown)}; known: {', '.join(known)}")
+        rows = [known[n] for n in names]
+        for a in rows:
+            a.optional = False
+    return rows + [parse_extra(spec, extra_env) for spec in extra_specs]
+
+
+def portable_path(path, repo):
+    """How results that are committed name a file: relative to the repository when it is inside
+    it, else by its file name (the soname, for a system library), never this machine's path."""
+    if not path:
+        return path
+    real, root = os.path.realpath(path), os.path.realpath(repo)
+    if real.startswith(root + os.sep):
+        return os.path.relpath(real, root)
+    if os.path.isabs(path):
+        return os.path.basename(path)
+    return path
+
+
 def parse_extra(spec, extra_env):
     """NAME=LIB (LIB may be empty for no preload) plus NAME:KEY=VALUE items from --extra-env."""
     name, sep, lib = spec.partition("=")
@@ -92,13 +119,13 @@ def run_env(allocator):
     return env
 
 
-def check_available(allocators, may_install, log):
+def check_available(allocators, may_install, log, install_hint="run as root to install it"):
     """Marks allocators whose library is missing; installs packages when allowed (root).
     Returns the allocators to run: optional ones that are missing are dropped."""
     result = []
     for alloc in allocators:
         if alloc.lib and not os.path.isfile(alloc.lib):
-            _try_install(alloc, may_install, log)
+            _try_install(alloc, may_install, log, install_hint)
         if alloc.lib and not os.path.isfile(alloc.lib):
             hint = f"apt-get install {alloc.package}" if alloc.package else "build it or pass its path"
             alloc.missing = f"library not found: {alloc.lib} ({hint})"
@@ -110,11 +137,11 @@ def check_available(allocators, may_install, log):
     return result
 
 
-def _try_install(alloc, may_install, log):
+def _try_install(alloc, may_install, log, install_hint):
     if not alloc.package:
         return
     if not may_install:
-        log(f"{alloc.name}: package {alloc.package} is not installed (run as root to install it)")
+        log(f"{alloc.name}: package {alloc.package} is not installed ({install_hint})")
         return
     log(f"{alloc.name}: installing {alloc.package} with apt-get")
     cmd = ["apt-get", "install", "-y", "--no-install-recommends", alloc.package]

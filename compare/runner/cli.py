@@ -51,16 +51,8 @@ def parse_args(argv):
 
 def choose_allocators(args):
     rows = alloc_mod.default_allocators(os.path.abspath(args.lib_hakmem))
-    if args.allocators:
-        wanted = [n.strip() for n in args.allocators.split(",") if n.strip()]
-        known = {a.name: a for a in rows}
-        unknown = [n for n in wanted if n not in known]
-        if unknown:
-            raise SystemExit(f"unknown allocator(s) {', '.join(unknown)}; known: {', '.join(known)}")
-        rows = [known[n] for n in wanted]
-        for a in rows:
-            a.optional = False  # asked for by name: show it even when missing
-    return rows + [alloc_mod.parse_extra(spec, args.extra_env) for spec in args.extra_allocator]
+    wanted = [n.strip() for n in (args.allocators or "").split(",") if n.strip()]
+    return alloc_mod.select(rows, wanted, args.extra_allocator, args.extra_env)
 
 
 def profile_of(args):
@@ -88,7 +80,7 @@ def run_all(args, chosen_workloads, chosen_allocators, out_dir):
     rows = []
     for rep, workload, allocator in plan:
         progress.starting(rep, workload, allocator, reps)
-        row = run_one(workload, allocator, rep, ctx)
+        row = portable_row(run_one(workload, allocator, rep, ctx))
         progress.finished(workload, row)
         rows.append(row)
         with open(os.path.join(out_dir, "runs.jsonl"), "a") as f:  # survives an interrupted run
@@ -105,10 +97,40 @@ def write_outputs(out_dir, meta, rows):
     report.write_results_md(out_dir, meta, chosen, rows, meta["allocators"], plot_files)
 
 
+def portable_text(text):
+    """text without this checkout's absolute path (paths in it become relative to the repository)."""
+    if not text:
+        return text
+    for root in {os.path.realpath(REPO), REPO}:
+        text = text.replace(root + os.sep, "")
+    return text
+
+
+def portable_meta(meta):
+    meta["command"] = portable_text(meta["command"])
+    for a in meta["allocators"]:
+        a["lib"] = alloc_mod.portable_path(a["lib"], REPO)
+        a["missing"] = portable_text(a["missing"])
+    return meta
+
+
+def portable_row(row):
+    """A run's row as committed: the library its malloc came from by relative path or soname."""
+    if row.get("malloc_lib"):
+        row["malloc_lib"] = alloc_mod.portable_path(row["malloc_lib"], REPO)
+    row["detail"] = portable_text(row.get("detail", ""))
+    return row
+
+
 def report_only(out_dir):
+    """Rebuilds RESULTS.md, tables and plots; also rewrites meta.json and runs.csv of an older
+    run without this machine's paths."""
     with open(os.path.join(out_dir, "meta.json")) as f:
-        meta = json.load(f)
-    write_outputs(out_dir, meta, report.read_runs_csv(os.path.join(out_dir, "runs.csv")))
+        meta = portable_meta(json.load(f))
+    with open(os.path.join(out_dir, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    rows = [portable_row(r) for r in report.read_runs_csv(os.path.join(out_dir, "runs.csv"))]
+    write_outputs(out_dir, meta, rows)
     log(f"rewrote {out_dir}/RESULTS.md")
     return 0
 
@@ -125,9 +147,9 @@ def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     if args.report_only:
         return report_only(args.report_only)
-    if args.list:
-        return list_all(args)
     try:
+        if args.list:
+            return list_all(args)
         chosen_workloads = workloads.select([n.strip() for n in (args.workloads or "").split(",") if n.strip()])
         chosen_allocators = choose_allocators(args)
     except ValueError as err:
@@ -158,6 +180,7 @@ def main(argv=None):
             "workloads": [w.name for w in chosen_workloads], "build_ok": build_ok,
             "allocators": [{"name": a.name, "lib": a.lib, "env": a.describe_env(), "missing": a.missing}
                            for a in chosen_allocators]}
+    portable_meta(meta)
     machine.write_machine_md(os.path.join(out_dir, "machine.md"), REPO, os.path.abspath(args.lib_hakmem))
     rows, meta["reps"] = run_all(args, chosen_workloads, chosen_allocators, out_dir)
     meta.update(finished=time.strftime("%Y-%m-%d %H:%M:%S %Z"), duration=_clock(time.monotonic() - t0),

@@ -2,6 +2,9 @@
 import os
 import platform
 import subprocess
+import time
+
+from .allocators import portable_path
 
 PACKAGES = ["libc6", "libmimalloc2.0", "libjemalloc2", "libtcmalloc-minimal4", "gnuplot-nox", "g++", "cmake"]
 
@@ -53,12 +56,12 @@ def package_versions():
     return [(p, versions.get(p, "not installed")) for p in PACKAGES]
 
 
-def _file_info(path):
+def _file_info(path, repo):
+    shown = portable_path(path, repo)
     if not path or not os.path.isfile(path):
-        return f"`{path}` (missing)"
+        return f"`{shown}` (missing)"
     st = os.stat(path)
-    import time
-    return f"`{path}`, {st.st_size:,} bytes, built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(st.st_mtime))}"
+    return f"`{shown}`, {st.st_size:,} bytes, built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(st.st_mtime))}"
 
 
 def write_machine_md(path, repo, hakmem_lib):
@@ -72,7 +75,7 @@ def write_machine_md(path, repo, hakmem_lib):
         ("THP defrag", _read("/sys/kernel/mm/transparent_hugepage/defrag")),
         ("load average (1/5/15 min) when written", loadavg()),
         ("compiler", (_command(["c++", "--version"]) or "?").splitlines()[0]),
-        ("hakmem library", _file_info(hakmem_lib)),
+        ("hakmem library", _file_info(hakmem_lib, repo)),
         ("hakmem source", _command(["git", "-C", repo, "describe", "--always", "--dirty"]) or "no commit yet"),
     ]
     lines = ["# Machine", "", "| | |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows]

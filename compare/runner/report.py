@@ -97,10 +97,11 @@ def ratio(value, reference):
     return f"{value / reference:.2f}×"
 
 
-def paired_ratio(cell, reference, key):
-    """Speed against the reference run of the same repetition, which ran next to it: the
-    median of those ratios, and in how many repetitions this allocator was faster. On a
-    machine whose speed drifts between repetitions this cancels most of the drift."""
+def paired_ratio(cell, reference, key, higher_is_faster=True):
+    """Speed (or time, higher_is_faster=False) against the reference run of the same
+    repetition, which ran next to it: the median of those ratios, and in how many
+    repetitions this allocator was faster. On a machine whose speed drifts between
+    repetitions this cancels most of the drift."""
     ref_by_rep = {}
     for row in reference.ok:
         try:
@@ -118,7 +119,7 @@ def paired_ratio(cell, reference, key):
             ratios.append(value / ref)
     if len(ratios) < 2:
         return "–"
-    faster = sum(1 for r in ratios if r > 1)
+    faster = sum(1 for r in ratios if (r > 1 if higher_is_faster else r < 1))
     return f"{statistics.median(ratios):.2f}× ({faster}/{len(ratios)} faster)"
 
 
