@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 from . import allocators as alloc_mod
 from . import machine, plots, proctree, report
-from .execute import describe_exit
+from .execute import describe_exit, parse_result_line
 from .progress import Progress, _clock
 
 DEFAULT_ROWS = ["glibc", "mimalloc", "jemalloc", "tcmalloc", "hakmem-fast", "hakmem-lean"]
@@ -126,6 +126,10 @@ def run_one(label, command, allocator, rep, ctx):
     elif m.lib_seen is False:
         row["detail"] = f"preload not active: {os.path.basename(allocator.lib)} not mapped in any sampled process"
     row["status"] = "FAILED" if row["detail"] else "ok"
+    # A program may report figures of its own on a RESULT line, as the workloads do.
+    with open(out_path, errors="replace") as f:
+        fields = parse_result_line(f.read()[-65536:]) or {}
+    row.update({k: v for k, v in fields.items() if k not in row})
     return row
 
 
@@ -168,18 +172,20 @@ def fastest_row(cells):
     return min(timed, key=timed.get) if timed else None
 
 
-def table(label, rows, allocator_names):
+def table(label, rows, allocator_names, extra_columns=()):
     """The Markdown table: medians (spread for time and peak RSS), ratios against glibc and
-    against the fastest row; a row whose runs all failed says why."""
+    against the fastest row; a row whose runs all failed says why. extra_columns: more
+    (key, label, unit, spread) columns, e.g. from the program's RESULT line."""
+    columns = COLUMNS + list(extra_columns)
     cells = report.cells_by_allocator(rows, label, allocator_names)
     glibc = cells.get(REFERENCE) if cells.get(REFERENCE) and cells[REFERENCE].ok else None
     fastest = fastest_row(cells)
     paired = glibc is not None and len(glibc.ok) > 1
-    header = ["allocator"] + [c[1] for c in COLUMNS]
+    header = ["allocator"] + [c[1] for c in columns]
     if glibc:
         header += ["time vs glibc"] + (["time vs glibc, same repetition"] if paired else []) + ["peak RSS vs glibc"]
     if fastest:
-        header += [f"time vs fastest ({fastest})", f"peak RSS vs {fastest}"]
+        header += [f"time vs fastest ({fastest})", "peak RSS vs fastest"]
     header += ["exit", "runs"]
     out = []
     for name, cell in cells.items():
@@ -187,14 +193,14 @@ def table(label, rows, allocator_names):
             out.append([name, f"**FAILED**: {cell.failure_summary()}"] + [""] * (len(header) - 2))
             continue
         line = [name] + [report.fmt_spread(cell, key, unit) if spread else report.fmt(cell.median(key), unit)
-                         for key, _, unit, spread in COLUMNS]
-        for ref, present in ((glibc, glibc is not None), (cells.get(fastest), fastest is not None)):
-            if not present:
-                continue
-            line.append(report.ratio(cell.median("wall_secs"), ref.median("wall_secs")))
-            if ref is glibc and paired:
+                         for key, _, unit, spread in columns]
+        if glibc:
+            line.append(report.ratio(cell.median("wall_secs"), glibc.median("wall_secs")))
+            if paired:
                 line.append(report.paired_ratio(cell, glibc, "wall_secs", higher_is_faster=False))
-            line.append(report.ratio(cell.median("peak_rss_kb"), ref.median("peak_rss_kb")))
+            line.append(report.ratio(cell.median("peak_rss_kb"), glibc.median("peak_rss_kb")))
+        if fastest:
+            line += [report.ratio(cell.median(key), cells[fastest].median(key)) for key in ("wall_secs", "peak_rss_kb")]
         exits = sorted({r["exit"] for r in cell.rows if r["exit"]})
         line += [", ".join(exits), report._runs_cell(cell)]
         out.append(line)
