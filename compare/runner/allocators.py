@@ -75,6 +75,10 @@ def portable_path(path, repo):
     real, root = os.path.realpath(path), os.path.realpath(repo)
     if real.startswith(root + os.sep):
         return os.path.relpath(real, root)
+    # Built in another checkout of hakmem (a worktree): relative to that checkout.
+    build = real.rfind(os.sep + "build" + os.sep)
+    if build > 0 and os.path.isfile(os.path.join(real[:build], "CMakePresets.json")):
+        return real[build + 1:]
     if os.path.isabs(path):
         return os.path.basename(path)
     return path

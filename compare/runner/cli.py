@@ -2,6 +2,7 @@
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 import time
@@ -103,7 +104,8 @@ def portable_text(text):
         return text
     for root in {os.path.realpath(REPO), REPO}:
         text = text.replace(root + os.sep, "")
-    return text
+    # Libraries named in messages ("malloc came from /lib/.../libc.so.6") as the tables name them.
+    return re.sub(r"/[^\s`'\"]+\.so(?:\.[0-9]+)*", lambda m: alloc_mod.portable_path(m.group(0), REPO), text)
 
 
 def portable_meta(meta):
@@ -130,6 +132,12 @@ def report_only(out_dir):
     with open(os.path.join(out_dir, "meta.json"), "w") as f:
         json.dump(meta, f, indent=2)
     rows = [portable_row(r) for r in report.read_runs_csv(os.path.join(out_dir, "runs.csv"))]
+    machine_md = os.path.join(out_dir, "machine.md")
+    if os.path.isfile(machine_md):
+        with open(machine_md) as f:
+            text = re.sub(r"`(/[^`]+)`", lambda m: f"`{alloc_mod.portable_path(m.group(1), REPO)}`", f.read())
+        with open(machine_md, "w") as f:
+            f.write(text)
     write_outputs(out_dir, meta, rows)
     log(f"rewrote {out_dir}/RESULTS.md")
     return 0

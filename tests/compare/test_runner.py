@@ -102,6 +102,15 @@ class TinyRun(unittest.TestCase):
             with open(path, "rb") as f:
                 self.assertEqual(f.read(8), PNG_SIGNATURE, path)
 
+    def test_results_name_no_absolute_paths(self):
+        # Committed results must travel: libraries by relative path or file name.
+        for name in ("RESULTS.md", "meta.json", "runs.csv", "machine.md"):
+            text = open(os.path.join(self.out, name)).read()
+            for root in (os.path.dirname(os.path.dirname(os.path.realpath(CONFIG.runner))), "/lib/", "/usr/lib"):
+                self.assertNotIn(root, text, name)
+        text = open(os.path.join(self.out, "RESULTS.md")).read()
+        self.assertRegex(text, r"\n\| broken-abort \| `[^/`][^`]*libcmp_test_broken_abort\.so` \|")
+
     def test_soak_csv_and_machine_md(self):
         with open(os.path.join(self.out, "soak", "glibc.rep0.csv"), newline="") as f:
             rows = list(csv.DictReader(f))
@@ -123,6 +132,14 @@ class RunnerUnits(unittest.TestCase):
         out = "noise\nRESULT workload=a ops=1\nRESULT workload=b ops=2 secs=0.5\n"
         self.assertEqual(parse_result_line(out), {"workload": "b", "ops": "2", "secs": "0.5"})
         self.assertIsNone(parse_result_line("no result here\n"))
+
+    def test_portable_path(self):
+        from runner.allocators import portable_path
+        repo = os.path.dirname(os.path.dirname(os.path.realpath(CONFIG.runner)))
+        self.assertEqual(portable_path(os.path.join(repo, "build", "release", "libhakmem.so"), repo),
+                         os.path.join("build", "release", "libhakmem.so"))
+        self.assertEqual(portable_path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", repo), "libjemalloc.so.2")
+        self.assertIsNone(portable_path(None, repo))
 
     def test_describe_exit(self):
         from runner.execute import describe_exit
