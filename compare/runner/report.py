@@ -273,5 +273,9 @@ def write_results_md(out_dir, meta, workloads, rows, allocators, plots):
     if plots.get("soak-rss"):
         lines += ["## RSS over time (soak)", "", f"![soak RSS over time]({plots['soak-rss']})", ""]
     lines += sections
+    programs = os.path.join(out_dir, "programs", "section.md")  # written by compare/run_programs
+    if os.path.isfile(programs):
+        with open(programs) as f:
+            lines += ["", f.read()]
     with open(os.path.join(out_dir, "RESULTS.md"), "w") as f:
         f.write("\n".join(lines))
