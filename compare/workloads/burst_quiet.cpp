@@ -11,7 +11,16 @@
 // bytes of the 4 KiB pages that hold a surviving block (computed from the survivors'
 // addresses, so it is the same notion for every allocator). With --csv the whole
 // timeline (burst, free, idle) goes to a CSV file for the runner's plot.
+//
+// Under hakmem (found with dlsym, so the workload still links libc only) it also
+// reports hakmem's own figures at the end of the idle period, survivors alive:
+// hakmem_floor_kb (live_object_page_bytes, the floor HAKMEM_STATS prints),
+// hakmem_committed_kb, hakmem_lazyfree_kb, hakmem_thread_cache_kb and
+// hakmem_metadata_kb; --hakmem-stats 1 prints hakmem's whole breakdown to stderr
+// there.
+#include <dlfcn.h>
 #include <fcntl.h>
+#include <hakmem.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -35,6 +44,7 @@ struct Config {
   double sample_ms = 50;
   const char* idle = "one";
   const char* csv = nullptr;
+  uint64_t hakmem_stats = 0;
 };
 
 uint64_t block_size(const Config& c, uint64_t i) { return c.min_size + (c.size_step * i) % c.size_mod; }
@@ -110,6 +120,7 @@ int main(int argc, char** argv) {
   options.add_f64("tick-ms", &config.tick_ms, "milliseconds between idle ticks");
   options.add_f64("sample-ms", &config.sample_ms, "milliseconds between timeline samples while idle");
   options.add_str("csv", &config.csv, "timeline CSV (t_sec,phase,rss_kb,rss_minus_lazyfree_kb,lazyfree_kb,minflt)");
+  options.add_u64("hakmem-stats", &config.hakmem_stats, "1: under hakmem, print its statistics to stderr after idle");
   options.parse(argc, argv);
   const bool idle_one = strcmp(config.idle, "one") == 0;
   if (!idle_one && strcmp(config.idle, "none") != 0) die("--idle must be one or none, not %s", config.idle);
@@ -186,6 +197,12 @@ int main(int argc, char** argv) {
   }
   const MemSnapshot after_idle = timeline.sample("idle");
   const Faults f3 = read_faults();
+  // hakmem's view at the same moment, when hakmem is the allocator.
+  auto stats = reinterpret_cast<int (*)(hakmem_stats_t*)>(dlsym(RTLD_DEFAULT, "hakmem_stats"));
+  auto print_stats = reinterpret_cast<void (*)(int)>(dlsym(RTLD_DEFAULT, "hakmem_print_stats"));
+  hakmem_stats_t hk{};
+  const bool have_hk = stats && stats(&hk) == 0;
+  if (have_hk && print_stats && config.hakmem_stats) print_stats(2);
 
   Result result("burst-quiet");
   result.u64("objects", config.objects).u64("kept", kept).u64("keep_every", config.keep_every);
@@ -204,6 +221,11 @@ int main(int argc, char** argv) {
   result.u64("left_rss_minus_lazyfree_kb", left).u64("left_rss_kb", left_rss);
   result.u64("over_floor_rss_minus_lazyfree_kb", left > floor_kb ? left - floor_kb : 0);
   result.u64("over_floor_rss_kb", left_rss > floor_kb ? left_rss - floor_kb : 0);
+  if (have_hk) {
+    result.u64("hakmem_floor_kb", hk.live_object_page_bytes / 1024).u64("hakmem_committed_kb", hk.slab_bytes_committed / 1024);
+    result.u64("hakmem_lazyfree_kb", hk.slab_bytes_lazyfree / 1024).u64("hakmem_thread_cache_kb", hk.thread_cache_bytes / 1024);
+    result.u64("hakmem_metadata_kb", hk.metadata_bytes / 1024);
+  }
   result.emit(config.objects + freed, alloc_secs + free_secs, after_idle);
   for (uint64_t i = 0; i < kept; ++i) free(blocks[i]);
   return 0;
