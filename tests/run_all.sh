@@ -35,7 +35,8 @@ declare -A needed_by=(
   [valgrind]="compare/profile (callgrind) in compare.runner"
 )
 packages=(cmake g++ make python3 libgtest-dev clang libclang-rt-14-dev gnuplot-nox
-          libmimalloc-dev libjemalloc-dev redis-server redis-tools binutils procps coreutils valgrind)
+          libmimalloc-dev libjemalloc-dev redis-server redis-tools binutils procps coreutils valgrind
+          pkgconf dpkg-dev man-db groff-base gzip)   # the last line: install and package tests
 
 missing_packages() {
   local p
