@@ -33,10 +33,13 @@ declare -A needed_by=(
   [binutils]="readelf/nm checks of libhakmem.so"       [procps]="ps in the preload tests"
   [coreutils]="sort in the preload tests"
   [valgrind]="compare/profile (callgrind) in compare.runner"
+  [pkgconf]="install.consumer (pkg-config)"  [dpkg-dev]="package.deb (dpkg-shlibdeps)"
+  [man-db]="package.deb_install (man -w)"   [groff-base]="man page checks in install and package tests"
+  [gzip]="man pages (the build)"
 )
 packages=(cmake g++ make python3 libgtest-dev clang libclang-rt-14-dev gnuplot-nox
           libmimalloc-dev libjemalloc-dev redis-server redis-tools binutils procps coreutils valgrind
-          pkgconf dpkg-dev man-db groff-base gzip)   # the last line: install and package tests
+          pkgconf dpkg-dev man-db groff-base gzip)
 
 missing_packages() {
   local p

@@ -43,6 +43,11 @@ if grep -rlF -e "$build" -e "$src" "$libdir/cmake" "$libdir/pkgconfig" >/dev/nul
   fail "installed CMake/pkg-config files name the build or source tree"
 fi
 
+# The launcher, installed beside the library, preloads that library.
+[[ -x $prefix/bin/hakmem ]] || fail "bin/hakmem not installed"
+[[ -f $prefix/share/man/man1/hakmem.1.gz ]] || fail "man page hakmem(1) not installed"
+bash "$src/tests/install/run_launcher.sh" "$prefix/bin/hakmem" || fail "the launcher installed in $prefix"
+
 run_consumer() {  # run_consumer BINARY KIND [env...]
   local bin=$1 kind=$2; shift 2
   local out
