@@ -1,21 +1,30 @@
 // The decommit policy: which idle memory to release, when, and how.
 //
 // Pure code: time is an argument, no syscalls, no locks, so tests drive it
-// with a fake clock. The mechanism (core/decommit_mechanism) asks it what to
-// do with each idle span and calls the platform layer.
+// with a fake clock. The mechanism (decommit/release.*, decommit/sweep.*)
+// asks it what to do with each idle slab or page range and calls the
+// platform layer; the scheduler (decommit/run.*) decides when to ask.
+//
+// Words: memory is released "lazily" (MADV_FREE: it stays in RSS until the
+// kernel wants it) or "now" (MADV_DONTNEED: RSS drops at once); the option
+// HAKMEM_MEM_LEAN_DECOMMIT=FREE|DONTNEED|OFF picks the first stage.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
 namespace hakmem {
 
+// The option values; used by modes/ as well.
+
 // First release stage chosen by HAKMEM_MEM_LEAN_DECOMMIT.
-enum class DecommitMode : uint8_t { Off, Free, DontNeed };
+enum class DecommitMode : uint8_t { Off, ReleaseLazily, ReleaseNow };
 
-// What has been done to an idle span so far.
-enum class SpanState : uint8_t { Committed, LazyFree, Released };
+namespace decommit {
 
-enum class DecommitAction : uint8_t { None, Free, DontNeed };
+// What has been done to an idle range (a slab, a slab's free pages) so far.
+enum class ReleaseState : uint8_t { Committed, LazyFree, Released };
+
+enum class DecommitAction : uint8_t { None, ReleaseLazily, ReleaseNow };
 
 struct DecommitConfig {
   DecommitMode mode = DecommitMode::Off;
@@ -24,34 +33,34 @@ struct DecommitConfig {
   size_t idle_cap_bytes = 0;      // committed idle memory kept at most (0: no cap)
 };
 
-// What to do now with a span idle since idle_since_ms.
-// over_budget: RSS is above HAKMEM_MEM_LEAN_TARGET_MB; then every idle span is
+// What to do now with a range idle since idle_since_ms.
+// over_budget: RSS is above HAKMEM_MEM_LEAN_TARGET_MB; then every idle range is
 // released with DONTNEED at once, whatever its age.
-constexpr DecommitAction decide(const DecommitConfig& cfg, SpanState state, uint64_t idle_since_ms,
+constexpr DecommitAction decide(const DecommitConfig& cfg, ReleaseState state, uint64_t idle_since_ms,
                                 uint64_t now_ms, bool over_budget) {
-  if (cfg.mode == DecommitMode::Off || state == SpanState::Released) return DecommitAction::None;
-  if (over_budget) return DecommitAction::DontNeed;
+  if (cfg.mode == DecommitMode::Off || state == ReleaseState::Released) return DecommitAction::None;
+  if (over_budget) return DecommitAction::ReleaseNow;
   uint64_t idle = now_ms >= idle_since_ms ? now_ms - idle_since_ms : 0;
-  if (state == SpanState::Committed) {
+  if (state == ReleaseState::Committed) {
     if (idle < cfg.delay_ms) return DecommitAction::None;
-    return cfg.mode == DecommitMode::Free ? DecommitAction::Free : DecommitAction::DontNeed;
+    return cfg.mode == DecommitMode::ReleaseLazily ? DecommitAction::ReleaseLazily : DecommitAction::ReleaseNow;
   }
   // LazyFree: escalate once it has stayed idle for the second period too.
-  return idle >= cfg.delay_ms + cfg.escalate_ms ? DecommitAction::DontNeed : DecommitAction::None;
+  return idle >= cfg.delay_ms + cfg.escalate_ms ? DecommitAction::ReleaseNow : DecommitAction::None;
 }
 
-// When the span will next need attention; UINT64_MAX when never.
-constexpr uint64_t next_deadline(const DecommitConfig& cfg, SpanState state, uint64_t idle_since_ms) {
-  if (cfg.mode == DecommitMode::Off || state == SpanState::Released) return UINT64_MAX;
-  if (state == SpanState::Committed) return idle_since_ms + cfg.delay_ms;
+// When the range will next need attention; UINT64_MAX when never.
+constexpr uint64_t next_deadline(const DecommitConfig& cfg, ReleaseState state, uint64_t idle_since_ms) {
+  if (cfg.mode == DecommitMode::Off || state == ReleaseState::Released) return UINT64_MAX;
+  if (state == ReleaseState::Committed) return idle_since_ms + cfg.delay_ms;
   return idle_since_ms + cfg.delay_ms + cfg.escalate_ms;
 }
 
-// The state a span is in after an action.
-constexpr SpanState after(SpanState s, DecommitAction a) {
+// The state a range is in after an action.
+constexpr ReleaseState state_after(ReleaseState s, DecommitAction a) {
   switch (a) {
-    case DecommitAction::Free: return SpanState::LazyFree;
-    case DecommitAction::DontNeed: return SpanState::Released;
+    case DecommitAction::ReleaseLazily: return ReleaseState::LazyFree;
+    case DecommitAction::ReleaseNow: return ReleaseState::Released;
     default: return s;
   }
 }
@@ -62,11 +71,11 @@ constexpr bool over_idle_cap(const DecommitConfig& cfg, size_t idle_committed_by
   return cfg.mode != DecommitMode::Off && cfg.idle_cap_bytes != 0 && idle_committed_bytes > cfg.idle_cap_bytes;
 }
 
-// The first release stage, for a committed span released before its time.
+// The first release stage, for a committed range released before its time.
 constexpr DecommitAction first_stage(const DecommitConfig& cfg) {
   switch (cfg.mode) {
-    case DecommitMode::Free: return DecommitAction::Free;
-    case DecommitMode::DontNeed: return DecommitAction::DontNeed;
+    case DecommitMode::ReleaseLazily: return DecommitAction::ReleaseLazily;
+    case DecommitMode::ReleaseNow: return DecommitAction::ReleaseNow;
     default: return DecommitAction::None;
   }
 }
@@ -75,5 +84,7 @@ constexpr DecommitAction first_stage(const DecommitConfig& cfg) {
 constexpr bool over_budget(size_t rss_bytes, size_t target_bytes) {
   return target_bytes != 0 && rss_bytes > target_bytes;
 }
+
+}  // namespace decommit
 
 }  // namespace hakmem

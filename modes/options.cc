@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "core/platform.h"
+#include "core/platform/log.h"
 #include "modes/presets.h"
 
 namespace hakmem {
@@ -20,58 +20,68 @@ bool ieq(const char* a, const char* b) {
 
 // The table. Each entry parses a value into Options; the default comes from
 // the mode preset (or is fixed) and goes through the same parser.
+// One row per option, named fields: a new option is one row here, one field
+// in Options and, if its default differs between the modes, one ModePreset
+// field.
 struct OptionDesc {
   const char* name;
   const char* (*default_for)(const ModePreset&);
-  bool (*apply)(const char* value, Options& o);
+  bool (*parse)(const char* value, Options& o);
   void (*show)(const Options& o, os::Line& l);
   const char* doc;
 };
 
 const OptionDesc kOptions[] = {
-    {"HAKMEM_SS_SIZE", [](const ModePreset& p) { return p.ss_size; },
-     [](const char* v, Options& o) { return parse_ss_size(v, &o.ss_size); },
-     [](const Options& o, os::Line& l) { l.num(o.ss_size); },
-     "SuperSlab size, a power of two from 64K to 64M (K/M suffix)"},
-    {"HAKMEM_MEM_LEAN_DECOMMIT", [](const ModePreset& p) { return p.decommit; },
-     [](const char* v, Options& o) { return parse_decommit_mode(v, &o.decommit); },
-     [](const Options& o, os::Line& l) {
-       l.str(o.decommit == DecommitMode::Off ? "OFF" : o.decommit == DecommitMode::Free ? "FREE" : "DONTNEED");
+    {.name = "HAKMEM_SS_SIZE",
+     .default_for = [](const ModePreset& p) { return p.ss_size; },
+     .parse = [](const char* v, Options& o) { return parse_ss_size(v, &o.ss_size); },
+     .show = [](const Options& o, os::Line& l) { l.num(o.ss_size); },
+     .doc = "SuperSlab size, a power of two from 64K to 64M (K/M suffix)"},
+    {.name = "HAKMEM_MEM_LEAN_DECOMMIT",
+     .default_for = [](const ModePreset& p) { return p.decommit; },
+     .parse = [](const char* v, Options& o) { return parse_decommit_mode(v, &o.decommit); },
+     .show = [](const Options& o, os::Line& l) {
+       l.str(o.decommit == DecommitMode::Off ? "OFF" : o.decommit == DecommitMode::ReleaseLazily ? "FREE" : "DONTNEED");
      },
-     "first release stage for idle memory in LEAN: FREE, DONTNEED or OFF"},
-    {"HAKMEM_MEM_LEAN_TARGET_MB", [](const ModePreset&) { return "auto"; },
-     [](const char* v, Options& o) {
+     .doc = "first release stage for idle memory in LEAN: FREE, DONTNEED or OFF"},
+    {.name = "HAKMEM_MEM_LEAN_TARGET_MB",
+     .default_for = [](const ModePreset&) { return "auto"; },
+     .parse = [](const char* v, Options& o) {
        o.target_auto = ieq(v, "auto");
        if (o.target_auto) return o.target_mb = 0, true;
        return parse_uint(v, uint64_t{1} << 30, &o.target_mb);
      },
-     [](const Options& o, os::Line& l) {
+     .show = [](const Options& o, os::Line& l) {
        if (o.target_auto) l.str("auto");
        else l.num(o.target_mb);
      },
-     "RSS budget in MiB above which idle memory is released at once: a number, 0 for none, or auto "
+     .doc = "RSS budget in MiB above which idle memory is released at once: a number, 0 for none, or auto "
      "(3/4 of the cgroup memory limit)"},
-    {"HAKMEM_DECOMMIT_DELAY_MS", [](const ModePreset& p) { return p.delay_ms; },
-     [](const char* v, Options& o) { return parse_uint(v, 3600u * 1000u, &o.decommit_delay_ms); },
-     [](const Options& o, os::Line& l) { l.num(o.decommit_delay_ms); },
-     "how long memory stays idle before it is released (ms)"},
-    {"HAKMEM_DECOMMIT_THREAD", [](const ModePreset&) { return "0"; },
-     [](const char* v, Options& o) { return parse_bool(v, &o.decommit_thread); },
-     [](const Options& o, os::Line& l) { l.num(o.decommit_thread); },
-     "1: a background thread releases idle memory of an idle process (LEAN)"},
-    {"HAKMEM_ARENA_SIZE", [](const ModePreset&) { return "32G"; },
-     [](const char* v, Options& o) {
+    {.name = "HAKMEM_DECOMMIT_DELAY_MS",
+     .default_for = [](const ModePreset& p) { return p.delay_ms; },
+     .parse = [](const char* v, Options& o) { return parse_uint(v, 3600u * 1000u, &o.decommit_delay_ms); },
+     .show = [](const Options& o, os::Line& l) { l.num(o.decommit_delay_ms); },
+     .doc = "how long memory stays idle before it is released (ms)"},
+    {.name = "HAKMEM_DECOMMIT_THREAD",
+     .default_for = [](const ModePreset&) { return "0"; },
+     .parse = [](const char* v, Options& o) { return parse_bool(v, &o.decommit_thread); },
+     .show = [](const Options& o, os::Line& l) { l.num(o.decommit_thread); },
+     .doc = "1: a background thread releases idle memory of an idle process (LEAN)"},
+    {.name = "HAKMEM_ARENA_SIZE",
+     .default_for = [](const ModePreset&) { return "32G"; },
+     .parse = [](const char* v, Options& o) {
        uint64_t n;
        // Less than one SuperSlab would silently mean none: a bad value.
        if (!parse_size(v, &n) || n > kMaxArenaSize || (n != 0 && n < o.ss_size)) return false;
        o.arena_size = static_cast<size_t>(n);
        return true;
      },
-     [](const Options& o, os::Line& l) { l.num(o.arena_size); },
-     "address space reserved for SuperSlabs, at least one SuperSlab and up to 16T (K/M/G/T suffix); 0: none, "
+     .show = [](const Options& o, os::Line& l) { l.num(o.arena_size); },
+     .doc = "address space reserved for SuperSlabs, at least one SuperSlab and up to 16T (K/M/G/T suffix); 0: none, "
      "every SuperSlab mapped on its own. It commits no memory"},
-    {"HAKMEM_STATS", [](const ModePreset&) { return "0"; },
-     [](const char* v, Options& o) {
+    {.name = "HAKMEM_STATS",
+     .default_for = [](const ModePreset&) { return "0"; },
+     .parse = [](const char* v, Options& o) {
        o.stats_path[0] = '\0';
        if (v[0] != '/') return parse_bool(v, &o.stats);
        size_t n = std::strlen(v);
@@ -79,11 +89,11 @@ const OptionDesc kOptions[] = {
        std::memcpy(o.stats_path, v, n + 1);
        return o.stats = true;
      },
-     [](const Options& o, os::Line& l) {
+     .show = [](const Options& o, os::Line& l) {
        if (o.stats_path[0]) l.str(o.stats_path);
        else l.num(o.stats);
      },
-     "1: print options, statistics and an RSS breakdown to stderr at exit; an absolute path: append them "
+     .doc = "1: print options, statistics and an RSS breakdown to stderr at exit; an absolute path: append them "
      "to that file instead (for programs that close stderr)"},
 };
 
@@ -157,8 +167,8 @@ bool parse_ss_size(const char* s, size_t* out) {
 }
 
 bool parse_decommit_mode(const char* s, DecommitMode* out) {
-  if (ieq(s, "FREE")) return *out = DecommitMode::Free, true;
-  if (ieq(s, "DONTNEED")) return *out = DecommitMode::DontNeed, true;
+  if (ieq(s, "FREE")) return *out = DecommitMode::ReleaseLazily, true;
+  if (ieq(s, "DONTNEED")) return *out = DecommitMode::ReleaseNow, true;
   if (ieq(s, "OFF") || ieq(s, "0")) return *out = DecommitMode::Off, true;
   return false;
 }
@@ -174,9 +184,9 @@ Options parse_options(char* const* envp, int err_fd, bool secure) {
   for (const OptionDesc& d : kOptions) {
     const char* dflt = d.default_for(preset);
     const char* v = find_env(envp, d.name);
-    if (v && d.apply(v, o)) continue;
+    if (v && d.parse(v, o)) continue;
     if (v) warn_bad(err_fd, d.name, v, dflt, d.doc);
-    d.apply(dflt, o);
+    d.parse(dflt, o);
   }
   // FAST never returns memory: the decommit stage is a LEAN setting.
   if (!o.lean) o.decommit = DecommitMode::Off;

@@ -16,17 +16,42 @@ struct ModePreset {
   uint32_t tcache_bytes;        // per-class thread cache budget
   uint32_t tcache_min;          // ... but at least this many objects
   uint32_t tcache_max;          // ... and at most this many
-  uint32_t empty_slabs_kept;    // empty slabs a thread keeps per class besides its current one
   uint32_t large_cache_entries; // freed large mappings kept for reuse
   size_t large_cache_bytes;
   uint32_t superslabs_kept;     // wholly empty SuperSlabs kept mapped per class
   size_t idle_cap_bytes;        // empty slabs kept committed at most, across classes (0: no cap)
 };
 
-inline constexpr ModePreset kFastPreset{"FAST", "2M", "OFF", "1000", true,
-                                        64 * 1024, 16, 1024, 2, 4096, size_t{128} << 20, UINT32_MAX, 0};
-inline constexpr ModePreset kLeanPreset{"LEAN", "256K", "FREE", "200", false,
-                                        64 * 1024, 16, 1024, 0, 16, size_t{8} << 20, 1, size_t{2} << 20};
+// One field per preset value: a new option's per-mode default is one field
+// here plus one row in modes/options.cc.
+inline constexpr ModePreset kFastPreset{
+    .name = "FAST",
+    .ss_size = "2M",
+    .decommit = "OFF",
+    .delay_ms = "1000",
+    .prewarm = true,
+    .tcache_bytes = 64 * 1024,
+    .tcache_min = 16,
+    .tcache_max = 1024,
+    .large_cache_entries = 4096,
+    .large_cache_bytes = size_t{128} << 20,
+    .superslabs_kept = UINT32_MAX,
+    .idle_cap_bytes = 0,
+};
+inline constexpr ModePreset kLeanPreset{
+    .name = "LEAN",
+    .ss_size = "256K",
+    .decommit = "FREE",
+    .delay_ms = "200",
+    .prewarm = false,
+    .tcache_bytes = 64 * 1024,
+    .tcache_min = 16,
+    .tcache_max = 1024,
+    .large_cache_entries = 16,
+    .large_cache_bytes = size_t{8} << 20,
+    .superslabs_kept = 1,
+    .idle_cap_bytes = size_t{2} << 20,
+};
 
 #ifdef HAKMEM_DEFAULT_LEAN
 inline constexpr bool kDefaultLean = true;

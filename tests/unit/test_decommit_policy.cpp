@@ -8,6 +8,7 @@
 #include "modes/presets.h"
 
 using namespace hakmem;
+using namespace hakmem::decommit;
 
 namespace {
 
@@ -22,18 +23,18 @@ constexpr DecommitConfig cfg(DecommitMode m, uint64_t delay, uint64_t esc) {
 // Step a span through time in 1 ms ticks; record when each action happens.
 struct Timeline {
   uint64_t free_at = UINT64_MAX, dontneed_at = UINT64_MAX;
-  SpanState final_state = SpanState::Committed;
+  ReleaseState final_state = ReleaseState::Committed;
   int actions = 0;
 };
 Timeline simulate(const DecommitConfig& c, uint64_t idle_since, uint64_t until, bool over_budget = false) {
   Timeline t;
-  SpanState s = SpanState::Committed;
+  ReleaseState s = ReleaseState::Committed;
   for (uint64_t now = idle_since; now <= until; ++now) {
     DecommitAction a = decide(c, s, idle_since, now, over_budget);
-    if (a == DecommitAction::Free) t.free_at = std::min(t.free_at, now);
-    if (a == DecommitAction::DontNeed) t.dontneed_at = std::min(t.dontneed_at, now);
+    if (a == DecommitAction::ReleaseLazily) t.free_at = std::min(t.free_at, now);
+    if (a == DecommitAction::ReleaseNow) t.dontneed_at = std::min(t.dontneed_at, now);
     if (a != DecommitAction::None) ++t.actions;
-    s = after(s, a);
+    s = state_after(s, a);
   }
   t.final_state = s;
   return t;
@@ -41,79 +42,79 @@ Timeline simulate(const DecommitConfig& c, uint64_t idle_since, uint64_t until, 
 
 TEST(Policy, OffNeverReleases) {
   auto c = cfg(DecommitMode::Off, 0, 0);
-  for (auto st : {SpanState::Committed, SpanState::LazyFree})
+  for (auto st : {ReleaseState::Committed, ReleaseState::LazyFree})
     for (uint64_t now : {0ull, 1ull, 1000000ull}) {
       EXPECT_EQ(decide(c, st, 0, now, false), DecommitAction::None);
       EXPECT_EQ(decide(c, st, 0, now, true), DecommitAction::None) << "Off must win over the budget";
     }
-  EXPECT_EQ(next_deadline(c, SpanState::Committed, 5), UINT64_MAX);
+  EXPECT_EQ(next_deadline(c, ReleaseState::Committed, 5), UINT64_MAX);
 }
 
 TEST(Policy, FreeThenEscalateToDontNeed) {
-  auto c = cfg(DecommitMode::Free, 200, 1000);
+  auto c = cfg(DecommitMode::ReleaseLazily, 200, 1000);
   Timeline t = simulate(c, 5000, 8000);
   EXPECT_EQ(t.free_at, 5200u);
   EXPECT_EQ(t.dontneed_at, 6200u);
   EXPECT_EQ(t.actions, 2) << "each stage must happen exactly once";
-  EXPECT_EQ(t.final_state, SpanState::Released);
+  EXPECT_EQ(t.final_state, ReleaseState::Released);
 }
 
 TEST(Policy, DontNeedModeSkipsFree) {
-  auto c = cfg(DecommitMode::DontNeed, 50, 1000);
+  auto c = cfg(DecommitMode::ReleaseNow, 50, 1000);
   Timeline t = simulate(c, 100, 3000);
   EXPECT_EQ(t.free_at, UINT64_MAX);
   EXPECT_EQ(t.dontneed_at, 150u);
   EXPECT_EQ(t.actions, 1);
-  EXPECT_EQ(t.final_state, SpanState::Released);
+  EXPECT_EQ(t.final_state, ReleaseState::Released);
 }
 
 TEST(Policy, NothingBeforeDelay) {
-  auto c = cfg(DecommitMode::Free, 200, 100);
+  auto c = cfg(DecommitMode::ReleaseLazily, 200, 100);
   for (uint64_t now = 1000; now < 1200; ++now)
-    ASSERT_EQ(decide(c, SpanState::Committed, 1000, now, false), DecommitAction::None) << now;
-  EXPECT_EQ(decide(c, SpanState::Committed, 1000, 1200, false), DecommitAction::Free);
+    ASSERT_EQ(decide(c, ReleaseState::Committed, 1000, now, false), DecommitAction::None) << now;
+  EXPECT_EQ(decide(c, ReleaseState::Committed, 1000, 1200, false), DecommitAction::ReleaseLazily);
   for (uint64_t now = 1200; now < 1300; ++now)
-    ASSERT_EQ(decide(c, SpanState::LazyFree, 1000, now, false), DecommitAction::None) << now;
-  EXPECT_EQ(decide(c, SpanState::LazyFree, 1000, 1300, false), DecommitAction::DontNeed);
+    ASSERT_EQ(decide(c, ReleaseState::LazyFree, 1000, now, false), DecommitAction::None) << now;
+  EXPECT_EQ(decide(c, ReleaseState::LazyFree, 1000, 1300, false), DecommitAction::ReleaseNow);
 }
 
 TEST(Policy, ZeroDelayReleasesImmediately) {
-  auto c = cfg(DecommitMode::Free, 0, 0);
-  EXPECT_EQ(decide(c, SpanState::Committed, 77, 77, false), DecommitAction::Free);
-  EXPECT_EQ(decide(c, SpanState::LazyFree, 77, 77, false), DecommitAction::DontNeed);
+  auto c = cfg(DecommitMode::ReleaseLazily, 0, 0);
+  EXPECT_EQ(decide(c, ReleaseState::Committed, 77, 77, false), DecommitAction::ReleaseLazily);
+  EXPECT_EQ(decide(c, ReleaseState::LazyFree, 77, 77, false), DecommitAction::ReleaseNow);
 }
 
 TEST(Policy, ReleasedIsTerminal) {
-  for (auto m : {DecommitMode::Free, DecommitMode::DontNeed}) {
+  for (auto m : {DecommitMode::ReleaseLazily, DecommitMode::ReleaseNow}) {
     auto c = cfg(m, 0, 0);
-    EXPECT_EQ(decide(c, SpanState::Released, 0, 1u << 30, false), DecommitAction::None);
-    EXPECT_EQ(decide(c, SpanState::Released, 0, 1u << 30, true), DecommitAction::None);
-    EXPECT_EQ(next_deadline(c, SpanState::Released, 0), UINT64_MAX);
+    EXPECT_EQ(decide(c, ReleaseState::Released, 0, 1u << 30, false), DecommitAction::None);
+    EXPECT_EQ(decide(c, ReleaseState::Released, 0, 1u << 30, true), DecommitAction::None);
+    EXPECT_EQ(next_deadline(c, ReleaseState::Released, 0), UINT64_MAX);
   }
 }
 
 TEST(Policy, OverBudgetReleasesAtOnceWithDontNeed) {
-  auto c = cfg(DecommitMode::Free, 10000, 10000);
-  EXPECT_EQ(decide(c, SpanState::Committed, 500, 500, true), DecommitAction::DontNeed);
-  EXPECT_EQ(decide(c, SpanState::LazyFree, 500, 501, true), DecommitAction::DontNeed);
+  auto c = cfg(DecommitMode::ReleaseLazily, 10000, 10000);
+  EXPECT_EQ(decide(c, ReleaseState::Committed, 500, 500, true), DecommitAction::ReleaseNow);
+  EXPECT_EQ(decide(c, ReleaseState::LazyFree, 500, 501, true), DecommitAction::ReleaseNow);
   Timeline t = simulate(c, 0, 10, true);
   EXPECT_EQ(t.dontneed_at, 0u);
   EXPECT_EQ(t.actions, 1);
 }
 
 TEST(Policy, ClockGoingBackwardsCountsAsNotIdle) {
-  auto c = cfg(DecommitMode::Free, 100, 100);
-  EXPECT_EQ(decide(c, SpanState::Committed, 1000, 10, false), DecommitAction::None);
-  EXPECT_EQ(decide(c, SpanState::LazyFree, 1000, 10, false), DecommitAction::None);
+  auto c = cfg(DecommitMode::ReleaseLazily, 100, 100);
+  EXPECT_EQ(decide(c, ReleaseState::Committed, 1000, 10, false), DecommitAction::None);
+  EXPECT_EQ(decide(c, ReleaseState::LazyFree, 1000, 10, false), DecommitAction::None);
 }
 
 TEST(Policy, DeadlineAgreesWithDecide) {
   // For every state and config: nothing before the deadline, an action at it.
-  for (auto m : {DecommitMode::Free, DecommitMode::DontNeed})
+  for (auto m : {DecommitMode::ReleaseLazily, DecommitMode::ReleaseNow})
     for (uint64_t delay : {0u, 1u, 37u, 200u})
       for (uint64_t esc : {0u, 5u, 1000u})
-        for (auto st : {SpanState::Committed, SpanState::LazyFree}) {
-          if (m == DecommitMode::DontNeed && st == SpanState::LazyFree) continue;
+        for (auto st : {ReleaseState::Committed, ReleaseState::LazyFree}) {
+          if (m == DecommitMode::ReleaseNow && st == ReleaseState::LazyFree) continue;
           auto c = cfg(m, delay, esc);
           uint64_t since = 12345;
           uint64_t d = next_deadline(c, st, since);
@@ -127,12 +128,12 @@ TEST(Policy, DeadlineAgreesWithDecide) {
 }
 
 TEST(Policy, AfterTransitions) {
-  EXPECT_EQ(after(SpanState::Committed, DecommitAction::None), SpanState::Committed);
-  EXPECT_EQ(after(SpanState::Committed, DecommitAction::Free), SpanState::LazyFree);
-  EXPECT_EQ(after(SpanState::Committed, DecommitAction::DontNeed), SpanState::Released);
-  EXPECT_EQ(after(SpanState::LazyFree, DecommitAction::None), SpanState::LazyFree);
-  EXPECT_EQ(after(SpanState::LazyFree, DecommitAction::DontNeed), SpanState::Released);
-  EXPECT_EQ(after(SpanState::Released, DecommitAction::None), SpanState::Released);
+  EXPECT_EQ(state_after(ReleaseState::Committed, DecommitAction::None), ReleaseState::Committed);
+  EXPECT_EQ(state_after(ReleaseState::Committed, DecommitAction::ReleaseLazily), ReleaseState::LazyFree);
+  EXPECT_EQ(state_after(ReleaseState::Committed, DecommitAction::ReleaseNow), ReleaseState::Released);
+  EXPECT_EQ(state_after(ReleaseState::LazyFree, DecommitAction::None), ReleaseState::LazyFree);
+  EXPECT_EQ(state_after(ReleaseState::LazyFree, DecommitAction::ReleaseNow), ReleaseState::Released);
+  EXPECT_EQ(state_after(ReleaseState::Released, DecommitAction::None), ReleaseState::Released);
 }
 
 TEST(Policy, Budget) {
@@ -143,25 +144,25 @@ TEST(Policy, Budget) {
 }
 
 TEST(Policy, UsableInConstantExpressions) {
-  constexpr auto c = cfg(DecommitMode::Free, 10, 20);
-  static_assert(decide(c, SpanState::Committed, 0, 10, false) == DecommitAction::Free);
-  static_assert(decide(c, SpanState::LazyFree, 0, 29, false) == DecommitAction::None);
-  static_assert(decide(c, SpanState::LazyFree, 0, 30, false) == DecommitAction::DontNeed);
+  constexpr auto c = cfg(DecommitMode::ReleaseLazily, 10, 20);
+  static_assert(decide(c, ReleaseState::Committed, 0, 10, false) == DecommitAction::ReleaseLazily);
+  static_assert(decide(c, ReleaseState::LazyFree, 0, 29, false) == DecommitAction::None);
+  static_assert(decide(c, ReleaseState::LazyFree, 0, 30, false) == DecommitAction::ReleaseNow);
   SUCCEED();
 }
 
 TEST(Policy, IdleCap) {
-  DecommitConfig cfg{DecommitMode::Free, 1000, 1000, size_t{2} << 20};
+  DecommitConfig cfg{DecommitMode::ReleaseLazily, 1000, 1000, size_t{2} << 20};
   EXPECT_FALSE(over_idle_cap(cfg, 0));
   EXPECT_FALSE(over_idle_cap(cfg, size_t{2} << 20)) << "at the cap is not over it";
   EXPECT_TRUE(over_idle_cap(cfg, (size_t{2} << 20) + 1));
-  EXPECT_EQ(first_stage(cfg), DecommitAction::Free);
-  cfg.mode = DecommitMode::DontNeed;
-  EXPECT_EQ(first_stage(cfg), DecommitAction::DontNeed);
+  EXPECT_EQ(first_stage(cfg), DecommitAction::ReleaseLazily);
+  cfg.mode = DecommitMode::ReleaseNow;
+  EXPECT_EQ(first_stage(cfg), DecommitAction::ReleaseNow);
   cfg.mode = DecommitMode::Off;
   EXPECT_FALSE(over_idle_cap(cfg, size_t{1} << 40)) << "OFF releases nothing, cap or not";
   EXPECT_EQ(first_stage(cfg), DecommitAction::None);
-  DecommitConfig nocap{DecommitMode::Free, 1000, 1000, 0};
+  DecommitConfig nocap{DecommitMode::ReleaseLazily, 1000, 1000, 0};
   EXPECT_FALSE(over_idle_cap(nocap, size_t{1} << 40)) << "0: no cap";
   // The presets: LEAN caps idle memory, FAST never releases.
   EXPECT_GT(kLeanPreset.idle_cap_bytes, 0u);

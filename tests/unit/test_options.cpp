@@ -74,9 +74,9 @@ TEST(Parse, SuperSlabSize) {
 TEST(Parse, DecommitMode) {
   DecommitMode m = DecommitMode::Off;
   EXPECT_TRUE(parse_decommit_mode("FREE", &m));
-  EXPECT_EQ(m, DecommitMode::Free);
+  EXPECT_EQ(m, DecommitMode::ReleaseLazily);
   EXPECT_TRUE(parse_decommit_mode("DONTNEED", &m));
-  EXPECT_EQ(m, DecommitMode::DontNeed);
+  EXPECT_EQ(m, DecommitMode::ReleaseNow);
   EXPECT_TRUE(parse_decommit_mode("OFF", &m));
   EXPECT_EQ(m, DecommitMode::Off);
   EXPECT_FALSE(parse_decommit_mode("SOMETIMES", &m));
@@ -131,7 +131,7 @@ TEST(Options, ValuesAreHonoured) {
   EXPECT_EQ(p.err, "");
   EXPECT_TRUE(p.o.lean);
   EXPECT_EQ(p.o.ss_size, 64u << 10);
-  EXPECT_EQ(p.o.decommit, DecommitMode::DontNeed);
+  EXPECT_EQ(p.o.decommit, DecommitMode::ReleaseNow);
   EXPECT_EQ(p.o.decommit_delay_ms, 0u);
   EXPECT_EQ(p.o.target_mb, 300u);
   EXPECT_TRUE(p.o.stats);

@@ -4,9 +4,9 @@
 #include <algorithm>
 #include <vector>
 
-#include "core/heap.h"
-#include "core/size_classes.h"
-#include "core/superslab.h"
+#include "core/small/fast_path.h"
+#include "core/small/size_classes.h"
+#include "core/small/superslab.h"
 
 using namespace hakmem;
 
@@ -75,13 +75,13 @@ namespace {
 TEST(ObjectCheck, ExactForEveryClassAndOffset) {
   for (unsigned c = 0; c < kNumClasses; ++c) {
     const uint64_t size = kClassSize[c];
-    const unsigned tz = static_cast<unsigned>(__builtin_ctzll(size));
-    const uint64_t inv = odd_inverse(size >> tz);
-    ASSERT_EQ((size >> tz) * inv, 1u) << "class " << c;
+    const unsigned size_shift = static_cast<unsigned>(__builtin_ctzll(size));
+    const uint64_t size_inverse = odd_inverse(size >> size_shift);
+    ASSERT_EQ((size >> size_shift) * size_inverse, 1u) << "class " << c;
     const uint64_t capacity = kSlabSize / size;
     for (uint32_t carved : {uint32_t{0}, uint32_t{1}, static_cast<uint32_t>(capacity / 2), static_cast<uint32_t>(capacity)}) {
       for (int64_t off = -8192; off < static_cast<int64_t>(kSlabSize); ++off) {
-        uint64_t idx = object_check(static_cast<uint64_t>(off), inv, tz);
+        uint64_t idx = object_check(static_cast<uint64_t>(off), size_inverse, size_shift);
         bool valid = off >= 0 && static_cast<uint64_t>(off) % size == 0 && static_cast<uint64_t>(off) / size < carved;
         ASSERT_EQ(idx < carved, valid) << "class " << c << " size " << size << " offset " << off << " carved " << carved;
         if (valid) ASSERT_EQ(idx, static_cast<uint64_t>(off) / size);
@@ -92,7 +92,7 @@ TEST(ObjectCheck, ExactForEveryClassAndOffset) {
 
 TEST(SizeClasses, CacheBinOffsetLookupMatchesClassLookup) {
   for (size_t n = 0; n <= kLookupMax; ++n)
-    ASSERT_EQ(tc_offset_lookup(n), tc_offset(size_to_class(n))) << "size " << n;
+    ASSERT_EQ(bin_offset_lookup(n), bin_offset(size_to_class(n))) << "size " << n;
 }
 
 }  // namespace

@@ -13,7 +13,7 @@
 #include <cstdint>
 
 #include "core/runtime.h"
-#include "core/superslab.h"
+#include "core/small/superslab.h"
 
 namespace hakmem::arena {
 
@@ -23,7 +23,7 @@ void init(size_t size, size_t ss_size);
 
 // A committed, zeroed SuperSlab-sized slot, or nullptr when there is none.
 // Its header (zeroed) is at header_of(slot), its slab metadata (zeroed) at
-// slab_of(slot).
+// slab_meta_at(slot).
 void* take();
 // Gives a slot's memory back (its address range is reserved again) and
 // zeroes its header and slab metadata.
@@ -34,7 +34,7 @@ SuperSlab* header_of(uintptr_t a);
 
 [[gnu::always_inline]] inline bool contains(uintptr_t a) { return a - g_rt.arena_base < g_rt.arena_size; }
 // The metadata of the slab holding a, which contains(a).
-[[gnu::always_inline]] inline SlabMeta* slab_of(uintptr_t a) {
+[[gnu::always_inline]] inline SlabMeta* slab_meta_at(uintptr_t a) {
   return g_rt.arena_meta + ((a - g_rt.arena_base) >> kSlabShift);
 }
 

@@ -1,13 +1,11 @@
-// The override layer for C++: operator new/delete forwarders to the hk_* API.
-// The C entry points are aliases, defined beside their targets in
-// core/override_c.inc (an alias must live in the target's translation unit).
-// Built only into libhakmem.so.
-#include <errno.h>
+// The override layer for C++: every operator new/delete form as a forwarder
+// to the hk_* API, built only into libhakmem.so. Kept apart from the C
+// family (malloc.cc): a C program never needs the new-handler machinery.
 #include <stddef.h>
-#include <unistd.h>
 
 #include <new>
 
+#include "core/platform/log.h"
 #include "hakmem.h"
 
 // ---------------------------------------------------------------------------
@@ -33,7 +31,7 @@ namespace {
     __cxa_throw(obj, _ZTISt9bad_alloc, _ZNSt9bad_allocD1Ev);
   }
   static const char msg[] = "hakmem: operator new: out of memory and no C++ runtime to throw std::bad_alloc\n";
-  (void)!::write(2, msg, sizeof msg - 1);
+  hakmem::os::write_fd(2, msg, sizeof msg - 1);
   __builtin_trap();
 }
 

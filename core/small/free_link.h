@@ -23,8 +23,9 @@
 #pragma once
 #include <cstdint>
 
+#include "core/error_report.h"
 #include "core/runtime.h"
-#include "core/superslab.h"
+#include "core/small/slab.h"
 
 #ifndef HAKMEM_ENCODE_LINKS
 #define HAKMEM_ENCODE_LINKS 1
@@ -54,10 +55,7 @@ inline constexpr bool kEncodeLinks = HAKMEM_ENCODE_LINKS;
   __atomic_store_n(&at->link, link_encode(at, next), __ATOMIC_RELAXED);
 }
 
-// A forged link: one line naming the object that held it, then abort.
-[[noreturn, gnu::cold]] void report_corrupted_link(const FreeNode* at);
-
-// The out-of-line check of a link of a class-c list (a thread cache bin)
+// The out-of-line check (core/small/slab.cc) of a link of a class-c list (a thread cache bin)
 // that the fast check did not accept: returns next if it is null or a free
 // object of class c, else reports at.
 [[gnu::cold]] FreeNode* link_check_class_slow(const FreeNode* at, FreeNode* next, unsigned c);
@@ -80,7 +78,7 @@ inline constexpr bool kEncodeLinks = HAKMEM_ENCODE_LINKS;
 
 // Whether a is the start of an object carved in slab s.
 [[gnu::always_inline]] inline bool object_carved(const SlabMeta* s, uintptr_t a) {
-  return object_check(object_offset(s, a), s->inv, s->tz) < __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
+  return object_check(object_offset(s, a), s->size_inverse, s->size_shift) < __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
 }
 
 // The next object after at on a list of slab s alone (its free list, its

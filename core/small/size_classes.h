@@ -10,7 +10,6 @@
 
 namespace hakmem {
 
-inline constexpr size_t kMinObjectSize = 16;
 inline constexpr size_t kMaxSmallSize = 32768;
 inline constexpr unsigned kFineClasses = 16;  // 16, 32, ..., 256
 inline constexpr unsigned kNumClasses = kFineClasses + 4 * 7;  // 256 -> 32768

@@ -1,9 +1,9 @@
-#include "core/arena.h"
+#include "core/small/arena.h"
 
 #include <cstring>
 
-#include "core/lock.h"
-#include "core/platform.h"
+#include "core/platform/spin_lock.h"
+#include "core/platform/platform.h"
 
 namespace hakmem::arena {
 
@@ -39,10 +39,10 @@ void init(size_t size, size_t ss_size) {
   auto* headers = static_cast<SuperSlab*>(os::map_sparse(header_bytes));
   void* base = os::reserve_aligned(slots * ss_size, ss_size);
   if (!stack || !meta || !headers || !base) {
-    if (stack) os::unmap(stack, stack_bytes);
-    if (meta) os::unmap(meta, meta_bytes);
-    if (headers) os::unmap(headers, header_bytes);
-    if (base) os::unmap(base, slots * ss_size);
+    if (stack) os::unreserve(stack, stack_bytes);
+    if (meta) os::unreserve(meta, meta_bytes);
+    if (headers) os::unreserve(headers, header_bytes);
+    if (base) os::unreserve(base, slots * ss_size);
     return;
   }
   g_free = stack;
@@ -72,10 +72,10 @@ void* take() {
 SuperSlab* header_of(uintptr_t a) { return &g_headers[(a - g_rt.arena_base) / g_rt.ss_size]; }
 
 void give(void* slot) {
-  os::decommit(slot, g_rt.ss_size);
+  os::uncommit(slot, g_rt.ss_size);
   // A free() of a stale pointer into the slot must find nothing carved.
   uintptr_t a = reinterpret_cast<uintptr_t>(slot);
-  std::memset(static_cast<void*>(slab_of(a)), 0, (g_rt.ss_size >> kSlabShift) * sizeof(SlabMeta));
+  std::memset(static_cast<void*>(slab_meta_at(a)), 0, (g_rt.ss_size >> kSlabShift) * sizeof(SlabMeta));
   std::memset(static_cast<void*>(header_of(a)), 0, sizeof(SuperSlab));
   put_back(static_cast<uint32_t>((a - g_rt.arena_base) / g_rt.ss_size));
 }

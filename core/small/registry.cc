@@ -1,7 +1,7 @@
-#include "core/registry.h"
+#include "core/small/registry.h"
 
-#include "core/lock.h"
-#include "core/platform.h"
+#include "core/platform/spin_lock.h"
+#include "core/platform/platform.h"
 
 namespace hakmem::registry {
 

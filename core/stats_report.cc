@@ -1,7 +1,15 @@
-// HAKMEM_STATS=1: options as used and an RSS breakdown at exit.
-#include "core/heap.h"
-#include "core/platform.h"
+// hakmem_stats() and HAKMEM_STATS=1: the figures of every part (small
+// objects, large blocks, platform counters, the kernel's) in one struct, and
+// the options as used and an RSS breakdown printed at exit.
+//
+// A new figure: a field in include/hakmem.h, where it is computed
+// (SmallStats, large::Stats or os::), one line in hakmem_stats, one row below.
+#include "core/large/large.h"
+#include "core/platform/platform.h"
 #include "core/runtime.h"
+#include "core/small/arena.h"
+#include "core/small/slow_paths.h"
+#include "core/small/thread_heap.h"
 #include "hakmem.h"
 
 using hakmem::os::Line;
@@ -19,7 +27,61 @@ void count(int fd, const char* name, uint64_t n) {
 }
 }  // namespace
 
-extern "C" void hakmem_print_stats(int fd) {
+using namespace hakmem;
+
+extern "C" {
+
+// HAKMEM_STATS=1: the report at exit (in the core, so that programs
+// linking the static core get it too).
+__attribute__((destructor)) static void hakmem_exit_stats() {
+  if (g_rt.init_state.load() != InitState::Ready || !g_rt.opt.stats) return;
+  if (!g_rt.opt.stats_path[0]) return hakmem_print_stats(2);
+  int fd = os::open_append(g_rt.opt.stats_path);
+  if (fd < 0) {
+    os::Line l;
+    l.str("hakmem: HAKMEM_STATS: cannot open ").str(g_rt.opt.stats_path).str(" for the report\n");
+    os::warn(l);
+    return;
+  }
+  hakmem_print_stats(fd);
+  os::close_fd(fd);
+}
+
+int hakmem_stats(hakmem_stats_t* out) {
+  runtime::ensure_init();
+  SmallStats s = small_stats();
+  large::Stats l = large::stats();
+  os::MemInfo m = os::read_smaps_rollup();
+  *out = hakmem_stats_t{};
+  out->lean = g_rt.opt.lean;
+  out->superslab_size = g_rt.ss_size;
+  out->rss = m.rss;
+  out->lazyfree = m.lazyfree;
+  out->anon_huge = m.anon_huge;
+  out->anonymous = m.anonymous;
+  out->live_small_bytes = s.live_bytes;
+  out->thread_cache_bytes = s.tcache_bytes;
+  out->live_large_bytes = l.live_bytes;
+  out->large_cache_bytes = l.cache_bytes;
+  out->superslabs_mapped = s.superslabs;
+  out->superslab_bytes_mapped = s.ss_bytes;
+  out->slab_bytes_committed = s.committed;
+  out->slab_bytes_lazyfree = s.lazyfree;
+  out->slab_bytes_dontneed = s.dontneed;
+  out->metadata_bytes = s.metadata + l.table_bytes;
+  out->mmap_calls = os::g_counters.mmap_calls.load();
+  out->munmap_calls = os::g_counters.munmap_calls.load();
+  out->madvise_free_calls = os::g_counters.madvise_free_calls.load();
+  out->madvise_dontneed_calls = os::g_counters.madvise_dontneed_calls.load();
+  out->arena_bytes = g_rt.arena_size;
+  out->arena_superslabs = arena::slots_in_use();
+  out->main_stack = os::read_stack_rss();
+  out->live_object_page_bytes = s.live_pages + l.live_bytes;
+  return 0;
+}
+
+
+void hakmem_print_stats(int fd) {
   hakmem_stats_t s;
   hakmem_stats(&s);
   hakmem::print_options(hakmem::g_rt.opt, fd);
@@ -78,3 +140,5 @@ extern "C" void hakmem_print_stats(int fd) {
   count(fd, "madvise_free_calls", s.madvise_free_calls);
   count(fd, "madvise_dontneed_calls", s.madvise_dontneed_calls);
 }
+
+}  // extern "C"

@@ -1,0 +1,102 @@
+// The small-object fast paths: malloc from the thread's cache bin, free to
+// it. Inline everywhere they are used (core/api.h): no call, no stack
+// frame, no lock, no atomic read-modify-write.
+//
+//   small_alloc_at(bin offset)     pop the bin; link checked (free_link.h)
+//     small_alloc_checked          a link the fast check did not accept
+//     small_alloc_slow             empty bin: refill (core/small/refill.cc)
+//   small_free(slab, p)            carved? not free already? owner?
+//     owner_push                   onto the owner's bin
+//       small_flush                bin over its limit (core/small/flush.cc)
+//       heap_tick                  every tick_every frees in LEAN (core/small/tick.cc)
+//     small_free_remote            another thread's slab (core/small/remote_free.cc)
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+#include "core/error_report.h"
+#include "core/runtime.h"
+#include "core/small/free_link.h"
+#include "core/small/size_classes.h"
+#include "core/small/slab.h"
+#include "core/small/slow_paths.h"
+#include "core/small/thread_heap.h"
+
+namespace hakmem {
+
+namespace detail {
+struct BinOffsets {
+  uint16_t v[kLookupMax / 16 + 1]{};
+};
+constexpr BinOffsets make_bin_offsets() {
+  BinOffsets t{};
+  for (unsigned i = 0; i <= kLookupMax / 16; ++i) t.v[i] = static_cast<uint16_t>(bin_offset(kTable.small_lookup[i]));
+  return t;
+}
+inline constexpr BinOffsets kBinOffsets = make_bin_offsets();
+}  // namespace detail
+
+// The cache bin offset for n in [0, kLookupMax]: malloc's size lookup.
+[[gnu::always_inline]] inline size_t bin_offset_lookup(size_t n) { return detail::kBinOffsets.v[(n + 15) >> 4]; }
+
+// Allocates from the cache bin at byte offset off (bin_offset(class)).
+[[gnu::always_inline]] inline void* small_alloc_at(size_t off) {
+  CacheBin& b = *reinterpret_cast<CacheBin*>(reinterpret_cast<char*>(tl_cache.bins) + off);
+  FreeNode* f = b.head;
+  if (__builtin_expect(f != nullptr, 1)) {
+    FreeNode* next = link_decode(f);
+    // A link the fast check does not accept ends in a tail call, so that
+    // the fast path needs no stack frame.
+    if (!kEncodeLinks || link_fast_ok(f, next)) {
+      b.head = next;
+      b.slots_left++;
+      f->guard = 0;
+      return f;
+    }
+    return small_alloc_checked(&b, f, next, static_cast<unsigned>(off / sizeof(CacheBin)));
+  }
+  return small_alloc_slow(tl_heap, static_cast<unsigned>(off / sizeof(CacheBin)));
+}
+
+[[gnu::always_inline]] inline void* small_alloc(unsigned c) { return small_alloc_at(bin_offset(c)); }
+
+// Checks that p is an object handed out by slab s: the start of a carved
+// object, not free (realloc, malloc_usable_size; free() does the same
+// inline). Aborts if not.
+[[gnu::always_inline]] inline void check_object(const SlabMeta* s, const void* p, const char* op) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (__builtin_expect(!object_carved(s, a), 0)) report_bad_pointer(p, op);
+  if (__builtin_expect(static_cast<const FreeNode*>(p)->guard == guard_of(s), 0)) report_double_free(p, op);
+  if (__builtin_expect(reinterpret_cast<uintptr_t>(s->owner.load(std::memory_order_acquire)) & kOwnerTagBits, 0))
+    check_object_owner(s, p, op);
+}
+
+// A free by the slab's owner, the thread whose thread pointer is thread_ptr: onto
+// its cache bin. guard is f's guard value.
+[[gnu::always_inline]] inline void owner_push(const SlabMeta* s, FreeNode* f, uintptr_t guard, uintptr_t thread_ptr) {
+  CacheBin& b = *reinterpret_cast<CacheBin*>(thread_ptr + s->cache_bin_offset);
+  link_set(f, b.head);
+  f->guard = guard;
+  b.head = f;
+  if (__builtin_expect(--b.slots_left < 0, 0)) return small_flush(tl_heap, &b);
+  // Only a mode that releases memory needs the clock. The flag test is
+  // cheaper than the counter: every free decrementing one word makes a
+  // chain of dependent read-modify-writes that costs FAST ~5% of its speed.
+  if (__builtin_expect(g_rt.releases, 0) && __builtin_expect(--tl_cache.tick == 0, 0)) heap_tick(tl_heap);
+}
+
+// free() of p in slab s: the same checks as check_object, written out so
+// the guard value is computed once and the error paths are tail calls.
+[[gnu::always_inline]] inline void small_free(SlabMeta* s, void* p) {
+  uintptr_t a = reinterpret_cast<uintptr_t>(p);
+  if (__builtin_expect(!object_carved(s, a), 0)) return free_bad_pointer(p);
+  FreeNode* f = static_cast<FreeNode*>(p);
+  uintptr_t guard = guard_of(s);
+  if (__builtin_expect(f->guard == guard, 0)) return free_double(p);
+  uintptr_t thread_ptr = thread_pointer();
+  if (__builtin_expect(s->owner_thread_ptr.load(std::memory_order_relaxed) == thread_ptr, 1))
+    return owner_push(s, f, guard, thread_ptr);
+  small_free_remote(s, f, s->class_idx);
+}
+
+}  // namespace hakmem

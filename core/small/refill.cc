@@ -1,0 +1,145 @@
+// An empty cache bin: refilled from the heap's current slab, then its other
+// slabs with free objects, then the class pool (decommit first, before the
+// heap grows).
+//
+//   small_alloc_slow
+//     heap_create                  the thread's first malloc (thread_start.cc)
+//     decommit::run_if_due
+//     refill
+//       collect_remote_full        the class had remote frees
+//       refill_from_slab           free list first, else carve about a page
+//       decommit::release_if_over_budget, pool_acquire   nothing left in the heap
+#include "core/small/slow_paths.h"
+
+#include "core/platform/platform.h"
+#include "core/runtime.h"
+#include "core/small/class_pool.h"
+#include "core/small/fast_path.h"
+#include "core/small/heap_slabs.h"
+#include "core/small/slab_lookup.h"
+#include "core/small/thread_heap.h"
+#include "decommit/run.h"
+
+namespace hakmem {
+
+namespace {
+// Move up to want objects from s to the thread cache.
+uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
+  uint32_t n = 0;
+  // With no object handed out the slab starts afresh: carving writes its
+  // memory in address order, where its free list would be read in the order
+  // the objects were freed, usually long ago and so from memory (after a
+  // burst of frees, twice the cache misses per object).
+  if (s->used == 0 && s->carved != 0) {
+    bool parked = s->released_pages != 0;
+    slab_reset_fresh(s);
+    if (parked) retag_owner(s);
+  }
+  if (!s->local_free && s->carved == s->capacity && s->released_pages) slab_reclaim_pages(s);
+  if (s->local_free) {
+    FreeNode* first = s->local_free;
+    FreeNode* last = first;
+    FreeNode* rest = link_next_in_slab(s, last);
+    n = 1;
+    while (n < want && rest) {
+      last = rest;
+      rest = link_next_in_slab(s, last);
+      ++n;
+    }
+    s->local_free = rest;
+    link_set(last, b.head);
+    b.head = first;
+  } else if (s->carved < s->capacity) {
+    // Carve lazily: about a page at a time, so fresh memory is touched only
+    // as it is used.
+    uint32_t size = ss->obj_size;
+    uint32_t page_worth = size >= 4096 ? 1 : 4096 / size;
+    n = s->capacity - s->carved;
+    if (n > want) n = want;
+    if (n > page_worth) n = page_worth;
+    // New objects carry the guard word like every free object, so that
+    // free() of one never handed out is caught as the double free it is.
+    char* p = ss->obj_begin(s) + size_t{s->carved} * size;
+    const uintptr_t guard = guard_of(s);
+    for (uint32_t i = n; i-- > 0;) {
+      auto* f = reinterpret_cast<FreeNode*>(p + size_t{i} * size);
+      link_set(f, b.head);
+      f->guard = guard;
+      b.head = f;
+    }
+    __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by free() in other threads
+  }
+  s->used += n;
+  b.slots_left -= static_cast<int32_t>(n);
+  return n;
+}
+
+bool refill(ThreadHeap* h, unsigned c) {
+  CacheBin& b = h->tc[c];
+  HeapBin& bin = h->bins[c];
+  uint32_t want = b.limit / 2 ? b.limit / 2 : 1;
+  uint64_t bit = uint64_t{1} << c;
+  if (h->remote_classes.load(std::memory_order_relaxed) & bit) {
+    h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
+    collect_remote_full(h, c);
+  }
+  for (;;) {
+    SlabMeta* s = bin.current;
+    if (s) {
+      SuperSlab* ss = superslab_of_slab(s);
+      if (refill_from_slab(b, ss, s, want)) {
+        s->idle_since_ms = h->clock_ms;  // in use: not idle
+        return true;
+      }
+      if (slab_collect_remote(s)) continue;
+      slab_list_push(bin.full, s, SlabPlace::HeapFull);
+      bin.current = nullptr;
+    }
+    // The slab that gained objects last is the likeliest to be resident;
+    // swept slabs after the unswept ones.
+    if ((s = bin.partial.last) || (s = bin.lazy.last) || (s = bin.clean.last)) {
+      heap_list_remove(bin, s);
+      bin.current = s;
+      continue;
+    }
+    decommit::release_if_over_budget();  // before growing: is there idle memory to give back first?
+    s = pool_acquire(c, h);
+    if (!s) return false;
+    bin.current = s;
+  }
+}
+}  // namespace
+
+[[gnu::noinline]] void* small_alloc_slow(ThreadHeap* h, unsigned c) {
+  if (h == &g_empty_heap) {
+    h = heap_create();
+    if (!h) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
+  decommit::run_if_due();
+  CacheBin& b = h->tc[c];
+  if (!b.head) {
+    OwnerLock g(h);
+    if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
+    if (!refill(h, c)) {
+      errno = ENOMEM;
+      return nullptr;
+    }
+  }
+  FreeNode* f = b.head;
+  b.head = link_next_in_class(f, c);
+  b.slots_left++;
+  f->guard = 0;
+  return f;
+}
+
+[[gnu::noinline]] void* small_alloc_checked(CacheBin* b, FreeNode* f, FreeNode* next, unsigned c) {
+  b->head = link_check_class_slow(f, next, c);
+  b->slots_left++;
+  f->guard = 0;
+  return f;
+}
+
+}  // namespace hakmem

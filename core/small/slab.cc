@@ -1,0 +1,81 @@
+// Operations on one slab's metadata and free lists, shared by the owner's
+// slow paths (core/small/refill.cc, flush.cc), the pools and the decommit
+// mechanism. Nothing here takes a lock: the caller holds the one that owns
+// the slab (its heap's, or its pool's when unowned).
+#include "core/small/slab.h"
+
+#include "core/error_report.h"
+#include "core/small/free_link.h"
+#include "core/small/slab_lookup.h"
+#include "core/small/superslab.h"
+#include "core/small/thread_heap.h"
+
+namespace hakmem {
+
+void set_owner(SlabMeta* s, ThreadHeap* h) {
+  ThreadHeap* w = owner_word(s, h);
+  s->owner_thread_ptr.store(w == h && h ? h->thread_ptr : 0, std::memory_order_relaxed);
+  s->owner.store(w, std::memory_order_release);
+}
+
+void retag_owner(SlabMeta* s) { set_owner(s, owner_untagged(s->owner.load(std::memory_order_relaxed))); }
+
+void slab_reset_fresh(SlabMeta* s) {
+  s->local_free = nullptr;
+  __atomic_store_n(&s->carved, 0, __ATOMIC_RELAXED);  // read by free() in other threads
+  set_released_pages(s, 0);
+  s->lazy_pages = 0;
+}
+
+// Collects the remote list into the local free list; returns how many.
+uint32_t slab_collect_remote(SlabMeta* s) {
+  FreeNode* r = s->remote_free.exchange(nullptr, std::memory_order_acquire);
+  if (!r) return 0;
+  uint32_t n = 1;
+  FreeNode* tail = r;
+  while (FreeNode* next = link_next_in_slab(s, tail)) {
+    tail = next;
+    ++n;
+  }
+  link_set(tail, s->local_free);
+  s->local_free = r;
+  s->used -= n;
+  return n;
+}
+
+// Puts the parked objects back on the free list.
+void slab_reclaim_pages(SlabMeta* s) {
+  unsigned first, last;
+  char* base = reinterpret_cast<char*>(s->obj_addr);
+  for (uint64_t idx = s->carved; idx-- > 0;) {
+    object_pages(s, idx, &first, &last);
+    if (!(pages_mask(first, last) & s->released_pages)) continue;
+    auto* f = reinterpret_cast<FreeNode*>(base + idx * s->obj_size);
+    link_set(f, s->local_free);
+    f->guard = guard_of(s);
+    s->local_free = f;
+  }
+  set_released_pages(s, 0);
+  retag_owner(s);
+  s->lazy_pages = 0;
+}
+
+bool object_parked(const SlabMeta* s, const void* p) {
+  uint32_t released = __atomic_load_n(&s->released_pages, __ATOMIC_RELAXED);
+  if (!released) return false;
+  unsigned first, last;
+  object_pages(s, object_index_of(s, p), &first, &last);
+  return (pages_mask(first, last) & released) != 0;
+}
+
+FreeNode* link_check_class_slow(const FreeNode* at, FreeNode* next, unsigned c) {
+  if (!next) return nullptr;
+  const SlabMeta* s = find_slab(next);
+  // Unused arena slots read as zeros: obj_size 0, nothing carved.
+  if (!s || s->class_idx != c || s->obj_size == 0 || !object_carved(s, reinterpret_cast<uintptr_t>(next)) ||
+      next->guard != s->guard)
+    report_corrupted_link(at);
+  return next;
+}
+
+}  // namespace hakmem

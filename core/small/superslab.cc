@@ -1,0 +1,80 @@
+// Making and unmaking SuperSlabs: from the arena when it has a slot, else a
+// mapping of their own found through the registry.
+#include "core/small/superslab.h"
+
+#include "core/platform/memory.h"
+#include "core/small/arena.h"
+#include "core/small/registry.h"
+#include "core/small/size_classes.h"
+#include "core/small/thread_heap.h"
+
+namespace hakmem {
+
+namespace {
+std::atomic<size_t> g_mapped{0};
+std::atomic<uint32_t> g_made{0};  // SuperSlabs made so far: staggers SuperSlab::first_slab
+}  // namespace
+
+SuperSlab* superslab_of_slab(const SlabMeta* s) {
+  if (arena::contains(s->obj_addr)) return arena::header_of(s->obj_addr);
+  return reinterpret_cast<SuperSlab*>(s->obj_addr & g_rt.ss_mask);
+}
+
+SuperSlab* superslab_new(unsigned c) {
+  size_t size = g_rt.ss_size;
+  void* mem = arena::take();
+  bool own_mapping = !mem;
+  if (own_mapping) mem = os::map_aligned(size, size);
+  if (!mem) return nullptr;
+  if (g_rt.opt.lean) os::no_huge_pages(mem, size);
+  const uintptr_t base = reinterpret_cast<uintptr_t>(mem);
+  size_t slabs = size >> kSlabShift;
+  // In the arena the header and slab metadata live in the arena's tables and
+  // every byte of the slot holds objects; a SuperSlab mapped on its own
+  // carries them in its first page(s).
+  SuperSlab* ss = own_mapping ? static_cast<SuperSlab*>(mem) : arena::header_of(base);
+  size_t header = own_mapping ? superslab_header_bytes(slabs) : 0;
+  ss->base = base;
+  ss->slabs = own_mapping ? reinterpret_cast<SlabMeta*>(base + kInlineSlabsOffset) : arena::slab_meta_at(base);
+  ss->class_idx = c;
+  ss->obj_size = class_size(c);
+  ss->index_multiplier = ((uint64_t{1} << 48) + ss->obj_size - 1) / ss->obj_size;
+  ss->slab_count = static_cast<uint32_t>(slabs);
+  ss->header_bytes = static_cast<uint32_t>(header);
+  ss->fresh_next = 0;
+  ss->first_slab = static_cast<uint32_t>(g_made.fetch_add(1, std::memory_order_relaxed)) & (ss->slab_count - 1);
+  for (size_t i = 0; i < slabs; ++i) {
+    SlabMeta* s = &ss->slabs[i];
+    size_t begin = i << kSlabShift;
+    size_t start = begin < header ? header : begin;
+    s->index = static_cast<uint16_t>(i);
+    s->index_multiplier = ss->index_multiplier;
+    s->size_shift = static_cast<uint8_t>(__builtin_ctz(ss->obj_size));
+    s->size_inverse = odd_inverse(ss->obj_size >> s->size_shift);
+    s->obj_size = ss->obj_size;
+    s->class_idx = static_cast<uint16_t>(c);
+    s->cache_bin_offset = static_cast<int32_t>(g_rt.cache_bins_tls_offset + bin_offset(c));
+    s->guard = g_rt.guard_key ^ reinterpret_cast<uintptr_t>(s);
+    s->obj_addr = base + start;
+    s->capacity = start >= begin + kSlabSize ? 0 : static_cast<uint32_t>((begin + kSlabSize - start) / ss->obj_size);
+    // fresh mmap memory and given-back arena metadata are zero: the other fields already are.
+  }
+  if (own_mapping && !registry::set_superslab(base, true)) {
+    os::unreserve(mem, size);
+    return nullptr;
+  }
+  g_mapped.fetch_add(1, std::memory_order_relaxed);
+  return ss;
+}
+
+void superslab_unmap(SuperSlab* ss) {
+  const uintptr_t base = ss->base;
+  g_mapped.fetch_sub(1, std::memory_order_relaxed);
+  if (arena::contains(base)) return arena::give(reinterpret_cast<void*>(base));
+  registry::set_superslab(base, false);
+  os::unreserve(ss, g_rt.ss_size);
+}
+
+size_t superslabs_mapped() { return g_mapped.load(std::memory_order_relaxed); }
+
+}  // namespace hakmem

@@ -1,0 +1,117 @@
+// Thread heaps as data: each thread's cache bins (static TLS), its heap
+// (the slabs it owns, per class) and the list of every heap. The operations
+// are above: core/small/heap_slabs.* (a heap's slab lists), refill.cc,
+// flush.cc, thread_exit.cc; the sweep of every heap is decommit/sweep.cc.
+//
+// The cache bins live in static TLS (tl_cache), so the fast paths reach them
+// from the thread pointer without loading a heap pointer, and a slab names
+// its owning thread by that thread pointer (SlabMeta::owner_thread_ptr),
+// which free() compares with its own in one instruction. Bins start empty,
+// so the first malloc of a thread falls into the slow path that creates its
+// heap: the fast path never asks "am I initialised?".
+#pragma once
+#include <atomic>
+#include <cstdint>
+
+#include "core/platform/spin_lock.h"
+#include "core/runtime.h"
+#include "core/small/size_classes.h"
+#include "core/small/slab.h"
+#include "core/small/slab_list.h"
+
+namespace hakmem {
+
+// A thread cache bin: a free list with no lock. slots_left = limit - objects
+// cached; a free that takes it below zero flushes half of the bin back to
+// its slabs.
+struct CacheBin {
+  FreeNode* head;
+  int32_t slots_left;
+  uint32_t limit;
+};
+
+// A heap's slabs of one class.
+struct HeapBin {
+  SlabMeta* current;  // slab being allocated from
+  SlabList partial;   // owned slabs with free objects not swept since they gained them, oldest first
+  SlabList full;      // owned slabs with nothing local (may receive remote frees)
+  SlabList lazy;      // swept, with pages released by MADV_FREE waiting to escalate
+  SlabList clean;     // swept, nothing due
+};
+
+// A thread's cache: every class's bin, in static TLS.
+struct ThreadCache {
+  CacheBin bins[kNumClasses];
+  // Counts owner frees down to the next time-based check (heap_tick): a
+  // process that only cycles a few objects through its caches never enters
+  // the slow paths, yet its idle slabs must still be released.
+  uint32_t tick;
+};
+
+// Byte offset of class c's cache bin in ThreadCache::bins.
+constexpr uint32_t bin_offset(unsigned c) { return c * static_cast<uint32_t>(sizeof(CacheBin)); }
+
+HK_HIDDEN extern __thread ThreadCache tl_cache __attribute__((tls_model("initial-exec")));
+
+// Who touches a heap's slabs: its owner in the slow paths only (refill, cache
+// flush, tick, thread exit), and any thread's decommit sweep. Both hold
+// `lock`; the owner's fast paths (its cache bins, owner_push) never do, nor
+// need to: the sweep never touches cache bins, only slab free lists. The
+// sweeper only try-locks, so an owner in its slow path is never kept waiting.
+struct ThreadHeap {
+  CacheBin* tc;                // its thread's tl_cache.bins (read by statistics while the thread lives)
+  uintptr_t thread_ptr;     // its thread's thread pointer: the owner_thread_ptr of the slabs it owns
+  uint64_t clock_ms;        // time at the last tick or slow path: ages slabs without reading the clock
+  uint64_t last_budget_ms;  // last RSS budget check from heap_tick
+  uint64_t last_tick_ms;    // when the last tick ran: sets the next tick's interval
+  uint32_t tick_every;      // owner frees between ticks (adapted to the free rate)
+  SpinLock lock;
+  HeapBin bins[kNumClasses];
+  FreeNode* bin_seen[kNumClasses];  // each cache bin's head at the last look: unchanged = idle
+  uint64_t bin_seen_ms;             // when that look was
+  uint64_t bins_returned_ms;        // when every bin last went back to its slabs
+  alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
+  ThreadHeap* next_all;     // every heap ever made, for statistics
+  ThreadHeap* next_free;    // recycled heaps
+  bool live;
+};
+
+// The heap every thread starts with: its bins are empty, so the first
+// malloc reaches the slow path, which makes the thread a heap of its own.
+HK_HIDDEN extern ThreadHeap g_empty_heap;
+HK_HIDDEN extern __thread ThreadHeap* tl_heap __attribute__((tls_model("initial-exec")));
+
+// Every heap ever made (g_all_heaps, pushed under g_heap_lock, walked
+// without it by the sweep) and the recycled ones.
+extern SpinLock g_heap_lock;
+extern ThreadHeap* g_all_heaps;
+extern ThreadHeap* g_free_heaps;
+
+[[gnu::always_inline]] inline uintptr_t thread_pointer() {
+  return reinterpret_cast<uintptr_t>(__builtin_thread_pointer());
+}
+
+// Set while the thread holds its own heap's lock (OwnerLock): a decommit run
+// started from inside the owner's slow path sweeps that heap without taking
+// the lock again, and only try-locks the others.
+extern __thread bool tl_heap_locked __attribute__((tls_model("initial-exec")));
+
+// The owner's slow paths that touch its slabs hold this.
+class OwnerLock {
+ public:
+  explicit OwnerLock(ThreadHeap* h) : h_(h) {
+    h_->lock.lock();
+    tl_heap_locked = true;
+  }
+  ~OwnerLock() {
+    tl_heap_locked = false;
+    h_->lock.unlock();
+  }
+  OwnerLock(const OwnerLock&) = delete;
+  OwnerLock& operator=(const OwnerLock&) = delete;
+
+ private:
+  ThreadHeap* h_;
+};
+
+}  // namespace hakmem

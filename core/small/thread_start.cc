@@ -1,0 +1,66 @@
+// A thread's heap, made by its first malloc (a recycled one when a thread
+// has exited): cache bins sized by the preset, the thread pointer its slabs
+// will carry.
+#include "core/small/slow_paths.h"
+
+#include "core/platform/platform.h"
+#include "core/runtime.h"
+#include "core/small/class_pool.h"
+#include "core/small/fast_path.h"
+#include "core/small/heap_slabs.h"
+#include "core/small/slab_lookup.h"
+#include "core/small/thread_heap.h"
+#include "decommit/ticker.h"
+
+namespace hakmem {
+
+namespace {
+uint32_t tcache_limit(unsigned c) {
+  const ModePreset& p = *g_rt.preset;
+  uint32_t n = p.tcache_bytes / class_size(c);
+  if (n < p.tcache_min) n = p.tcache_min;
+  if (n > p.tcache_max) n = p.tcache_max;
+  return n;
+}
+}  // namespace
+
+ThreadHeap* heap_create() {
+  runtime::ensure_init();
+  ThreadHeap* h;
+  {
+    LockGuard g(g_heap_lock);
+    h = g_free_heaps;
+    if (h) {
+      g_free_heaps = h->next_free;
+    } else {
+      h = static_cast<ThreadHeap*>(os::map(sizeof(ThreadHeap)));
+      if (!h) return nullptr;
+      h->next_all = g_all_heaps;
+      __atomic_store_n(&g_all_heaps, h, __ATOMIC_RELEASE);  // decommit_run walks the list without g_heap_lock
+    }
+  }
+  {
+    OwnerLock own(h);  // a decommit run may hold it while it finds the heap not live
+    h->tc = tl_cache.bins;
+    // A heap made after the thread's own was torn down (another key's
+    // destructor allocating) may outlive the thread, if no destructor round
+    // is left to tear it down too. Its slabs must then never match the thread
+    // pointer of a later thread on the same stack: it claims none, and its
+    // thread's frees take the remote path until the thread is gone.
+    h->thread_ptr = tl_exiting ? 0 : thread_pointer();
+    for (unsigned c = 0; c < kNumClasses; ++c) {
+      h->tc[c] = CacheBin{nullptr, static_cast<int32_t>(tcache_limit(c)), tcache_limit(c)};
+      h->bins[c] = HeapBin{};
+    }
+    h->remote_classes.store(0, std::memory_order_relaxed);
+    tl_cache.tick = h->tick_every = decommit::first_tick_every(g_rt.releases);
+    h->clock_ms = h->last_tick_ms = h->bin_seen_ms = h->bins_returned_ms = idle_clock();
+    for (FreeNode*& seen : h->bin_seen) seen = nullptr;
+    __atomic_store_n(&h->live, true, __ATOMIC_RELAXED);
+  }
+  tl_heap = h;  // before pthread_setspecific, which may allocate
+  os::thread_exit_key_set(h);
+  return h;
+}
+
+}  // namespace hakmem

@@ -1,0 +1,82 @@
+// LEAN's time check, every tick_every owner frees (decommit/ticker.h says
+// how many): a thread that only cycles objects through its caches never
+// enters the other slow paths, yet its idle memory must still go.
+//
+//   heap_tick
+//     adapt_tick                   decommit::next_tick_every
+//     heap_return_idle_bins        bins idle for half a delay, every bin once a delay
+//     decommit::release_if_over_budget   (at most every 10 ms)
+//     decommit::run_if_due_at      any thread's tick releases what is due in every heap
+#include "core/small/slow_paths.h"
+
+#include "core/platform/platform.h"
+#include "core/runtime.h"
+#include "core/small/class_pool.h"
+#include "core/small/fast_path.h"
+#include "core/small/heap_slabs.h"
+#include "core/small/slab_lookup.h"
+#include "core/small/thread_heap.h"
+#include "decommit/run.h"
+#include "decommit/ticker.h"
+
+namespace hakmem {
+
+namespace {
+// Objects resting in a cache bin pin their pages, and no other thread may
+// take them (the bins have no locks). Every half delay the owner looks at
+// its bins: one whose head has not changed since the last look has been idle
+// that long and goes back to its slabs, aged from that look, so the sweep
+// releases its pages about one delay after the bin went idle. Once a delay
+// every bin goes back (a class in use refills once per delay, which costs
+// nothing measurable). A thread that never calls again keeps what its bins
+// hold: at most each class's cache limit (README: "What stays resident").
+void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
+  const bool all = now - h->bins_returned_ms >= g_rt.decommit.delay_ms;
+  const uint64_t clock = h->clock_ms;
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    FreeNode* head = h->tc[c].head;
+    const bool idle = head && head == h->bin_seen[c];
+    if (idle || (all && head)) {
+      // The slab_gained time: no later than the last look for an idle bin.
+      h->clock_ms = idle ? h->bin_seen_ms : now;
+      heap_return_bin(h, c);
+      head = nullptr;
+    }
+    h->bin_seen[c] = head;
+  }
+  h->clock_ms = clock;
+  h->bin_seen_ms = now;
+  if (all) h->bins_returned_ms = now;
+}
+
+void adapt_tick(ThreadHeap* h, uint64_t now) {
+  h->tick_every = decommit::next_tick_every(h->tick_every, now - h->last_tick_ms, g_rt.decommit.delay_ms);
+  h->last_tick_ms = now;
+  tl_cache.tick = h->tick_every;
+}
+}  // namespace
+
+[[gnu::noinline]] void heap_tick(ThreadHeap* h) {
+  if (!g_rt.releases) {
+    tl_cache.tick = decommit::first_tick_every(false);
+    return;
+  }
+  uint64_t now = os::now_ms_coarse();
+  adapt_tick(h, now);
+  h->clock_ms = now;
+  if (now - h->bin_seen_ms >= g_rt.decommit.delay_ms / 2) {
+    OwnerLock g(h);
+    heap_return_idle_bins(h, now);
+  }
+  // Over the RSS budget, idle memory goes at once, not only when the heap
+  // grows: a program reusing what it has must be trimmed too (rate-limited,
+  // reading RSS costs a syscall).
+  if (g_rt.target_bytes && now - h->last_budget_ms >= 10) {
+    h->last_budget_ms = now;
+    decommit::release_if_over_budget();
+  }
+  // Any thread's tick releases what is due in every heap.
+  decommit::run_if_due_at(now);
+}
+
+}  // namespace hakmem

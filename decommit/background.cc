@@ -1,0 +1,39 @@
+// The opt-in background thread (HAKMEM_DECOMMIT_THREAD=1): a process that
+// goes idle never calls the allocator, so nothing else would release its
+// idle memory. It sleeps on a futex while nothing is pending, then until the
+// next deadline, and runs the sweep like any slow path.
+#include "core/platform/clock.h"
+#include "core/platform/thread.h"
+#include "decommit/deadline.h"
+#include "decommit/run.h"
+
+namespace hakmem::decommit {
+
+namespace {
+void* background_main(void*) {
+  for (;;) {
+    uint32_t seq = g_background_seq.load(std::memory_order_acquire);
+    uint64_t deadline = g_next_deadline.load(std::memory_order_relaxed);
+    if (deadline == UINT64_MAX) {
+      os::futex_wait(&g_background_seq, seq, 0);  // nothing pending: sleep until woken
+      continue;
+    }
+    uint64_t now = os::now_ms();
+    deadline = run_due_at(deadline);
+    if (now < deadline) {
+      os::futex_wait(&g_background_seq, seq, deadline - now);
+      continue;
+    }
+    run(now, false);
+  }
+  return nullptr;
+}
+}  // namespace
+
+void start_background_thread() {
+  BackgroundState expected = BackgroundState::NotStarted;
+  if (!g_background_state.compare_exchange_strong(expected, BackgroundState::Running)) return;
+  if (!os::start_detached_thread(background_main, 64)) g_background_state.store(BackgroundState::NotStarted);
+}
+
+}  // namespace hakmem::decommit

@@ -1,0 +1,123 @@
+#include "decommit/release.h"
+
+#include "core/platform/memory.h"
+#include "core/runtime.h"
+#include "core/small/free_link.h"
+
+namespace hakmem::decommit {
+
+std::atomic<size_t> g_idle_committed{0};
+
+namespace {
+// Object area of a slab, page aligned: what the decommit mechanism releases.
+void slab_object_area(SuperSlab* ss, SlabMeta* s, char** begin, size_t* len) {
+  char* b = ss->obj_begin(s);
+  char* e = ss->slab_base(s) + kSlabSize;
+  *begin = b;
+  *len = static_cast<size_t>(e - b);
+}
+}  // namespace
+
+void idle_leave(const SlabMeta* s) {
+  if (s->release_state == ReleaseState::Committed) g_idle_committed.fetch_sub(kSlabSize, std::memory_order_relaxed);
+}
+
+// The one place where an action becomes a platform call.
+void release_range(char* p, size_t len, DecommitAction how) {
+  if (how == DecommitAction::ReleaseLazily) os::release_lazily(p, len);
+  else os::release_now(p, len);
+}
+
+void release_pages(SlabMeta* s, uint32_t mask, DecommitAction how) {
+  char* base = SuperSlab::obj_begin(s);
+  for (unsigned i = 0; i < kMaxSlabPages;) {
+    if (!(mask >> i & 1)) {
+      ++i;
+      continue;
+    }
+    unsigned j = i;
+    while (j < kMaxSlabPages && (mask >> j & 1)) ++j;
+    release_range(base + size_t{i} * os::kPageSize, size_t{j - i} * os::kPageSize, how);
+    i = j;
+  }
+}
+
+// The objects on released pages are not on any list: the slab's
+// released_pages says which they are (slab_reclaim_pages puts them back).
+void release_free_pages(SlabMeta* s, DecommitAction how) {
+  if (!s->local_free) return;
+  // Only pages wholly inside the carved area: objects carved later must
+  // never overlap a released page. Once all is carved, the last page too
+  // (past the last object it holds nothing).
+  const uint64_t carved_bytes = uint64_t{s->carved} * s->obj_size;
+  unsigned full_pages = static_cast<unsigned>(s->carved == s->capacity ? (carved_bytes + os::kPageSize - 1) / os::kPageSize
+                                                                      : carved_bytes / os::kPageSize);
+  if (full_pages == 0) return;
+  uint16_t total[kMaxSlabPages] = {};
+  uint16_t free_objs[kMaxSlabPages] = {};
+  unsigned first, last;
+  for (uint64_t idx = 0; idx < s->carved; ++idx) {
+    object_pages(s, idx, &first, &last);
+    for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) total[p]++;
+  }
+  for (FreeNode* f = s->local_free; f; f = link_next_in_slab(s, f)) {
+    object_pages(s, object_index_of(s, f), &first, &last);
+    for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) free_objs[p]++;
+  }
+  uint32_t mask = 0;
+  for (unsigned p = 0; p < full_pages && p < kMaxSlabPages; ++p)
+    if (total[p] && total[p] == free_objs[p] && !(s->released_pages >> p & 1)) mask |= uint32_t{1} << p;
+  if (!mask) return;
+  uint32_t parked = s->released_pages | mask;
+  // Unlink the objects on those pages (the list was checked just above).
+  FreeNode* kept = nullptr;  // the last object kept so far
+  for (FreeNode* f = s->local_free; f;) {
+    FreeNode* next = link_decode(f);
+    object_pages(s, object_index_of(s, f), &first, &last);
+    if (!(pages_mask(first, last) & parked)) {
+      if (kept) link_set(kept, f);
+      else s->local_free = f;
+      kept = f;
+    }
+    f = next;
+  }
+  if (kept) link_set(kept, nullptr);
+  else s->local_free = nullptr;
+  release_pages(s, mask, how);
+  set_released_pages(s, parked);
+  retag_owner(s);
+  if (how == DecommitAction::ReleaseLazily) s->lazy_pages |= mask;
+}
+
+void release_empty_slab_locked(SlabMeta* s, DecommitAction a) {
+  SuperSlab* ss = superslab_of_slab(s);
+  char* b;
+  size_t len;
+  slab_object_area(ss, s, &b, &len);
+  release_range(b, len, a);
+  // The free list lived in the released memory: the slab starts afresh.
+  slab_reset_fresh(s);
+  idle_leave(s);
+  s->release_state = decommit::state_after(s->release_state, a);
+}
+
+// s is owned or orphaned; its owner's or the pool's lock is held. An
+// unswept slab (Committed) releases its free pages with the first stage; the
+// pages an earlier sweep released with MADV_FREE go with DONTNEED then: the
+// slab gained objects after that sweep and has been idle a delay since, so
+// they have been idle for a delay too. A LazyFree slab's pages escalate.
+uint64_t sweep_slab(SlabMeta* s, uint64_t now, bool over) {
+  const DecommitConfig& cfg = g_rt.decommit;
+  DecommitAction a = decommit::decide(cfg, s->release_state, s->idle_since_ms, now, over);
+  if (a != DecommitAction::None) {
+    if (s->lazy_pages) {
+      release_pages(s, s->lazy_pages, DecommitAction::ReleaseNow);
+      s->lazy_pages = 0;
+    }
+    if (s->release_state == ReleaseState::Committed) release_free_pages(s, a);
+    s->release_state = s->lazy_pages ? ReleaseState::LazyFree : ReleaseState::Released;
+  }
+  return next_deadline(cfg, s->release_state, s->idle_since_ms);
+}
+
+}  // namespace hakmem::decommit

@@ -1,0 +1,86 @@
+#include "decommit/run.h"
+
+#include "core/large/large.h"
+#include "core/platform/clock.h"
+#include "core/platform/proc.h"
+#include "core/platform/spin_lock.h"
+#include "core/platform/thread.h"
+#include "core/runtime.h"
+#include "decommit/deadline.h"
+#include "decommit/sweep.h"
+#include "core/small/class_pool.h"
+
+namespace hakmem::decommit {
+
+namespace {
+std::atomic<int> g_run_busy{0};  // 1 while a run is under way
+
+// Started from here, outside every lock, rather than where it is woken.
+void start_background_thread_if_asked() {
+  if (g_rt.opt.decommit_thread && g_background_state.load(std::memory_order_relaxed) == BackgroundState::NotStarted)
+    start_background_thread();
+}
+}  // namespace
+
+void run(uint64_t now, bool force) {
+  // One run at a time. A forced run waits for the one under way (which never
+  // waits for a heap lock, so it finishes).
+  for (int expected = 0; !g_run_busy.compare_exchange_weak(expected, 1, std::memory_order_acquire); expected = 0) {
+    if (!force) return;
+    os::yield_cpu();
+  }
+  // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory,
+  // but orphaned slabs whose objects were all freed become reusable in both.
+  bool release = g_rt.releases;
+  // force acts as an exceeded budget: everything idle goes with DONTNEED.
+  bool over = force || (release && g_rt.target_bytes && over_budget(os::read_rss_statm(), g_rt.target_bytes));
+  if (release) g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
+  // Heaps first: slabs they give back empty are then released with the pools'.
+  uint64_t next = release ? sweep_heaps(now, over) : UINT64_MAX;
+  g_orphans_freed.store(false, std::memory_order_relaxed);
+  for (ClassPool& p : g_pools) {
+    LockGuard g(p.lock);
+    if (!release) {
+      pool_sweep_orphans_locked(p, now);
+      continue;
+    }
+    uint64_t d = sweep_orphans_locked(p, now, over);  // (g_orphans_freed cleared above)
+    if (d < next) next = d;
+    d = sweep_empty_slabs_locked(p, now, over);
+    if (d < next) next = d;
+    pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
+  }
+  if (release) {
+    large::trim_cache(now, over);
+    note_deadline(next);
+  }
+  g_last_run_ms.store(now, std::memory_order_relaxed);
+  g_run_busy.store(0, std::memory_order_release);
+}
+
+bool release_if_over_budget() {
+  if (!g_rt.target_bytes || !g_rt.releases) return false;
+  if (!over_budget(os::read_rss_statm(), g_rt.target_bytes)) return false;
+  run(os::now_ms(), false);
+  return true;
+}
+
+void run_if_due_at(uint64_t now) {
+  if (!g_rt.releases) return;
+  start_background_thread_if_asked();
+  uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
+  if (d != UINT64_MAX && now >= run_due_at(d)) run(now, false);
+}
+
+void run_if_due() {
+  if (!g_rt.releases) return;
+  start_background_thread_if_asked();
+  if (g_next_deadline.load(std::memory_order_relaxed) != UINT64_MAX) run_if_due_at(os::now_ms_coarse());
+}
+
+void reset_after_fork() {
+  g_background_state.store(BackgroundState::NotStarted);
+  g_run_busy.store(0);
+}
+
+}  // namespace hakmem::decommit

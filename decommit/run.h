@@ -1,0 +1,30 @@
+// The scheduler's entry points: when to run the sweep, and the run itself.
+//
+//   run_if_due (slow paths)          deadline passed (deadline.h)? run
+//   run_if_due_at (heap_tick)        the same with the time already read
+//   release_if_over_budget (before the heap grows, on ticks): RSS over target? run
+//   run (hakmem_collect, background thread, the above)
+//     sweep_heaps, sweep_orphans_locked, sweep_empty_slabs_locked   (sweep.h)
+//     pool_trim_superslabs_locked, large::trim_cache
+#pragma once
+#include <cstdint>
+
+namespace hakmem::decommit {
+
+// Releases what is due now (force: every free page and idle cache, with
+// DONTNEED) in every slab: every heap's (current, partial, full, swept),
+// orphaned and empty ones, and the large cache. Called with no heap lock held
+// or from the calling thread's own slow path (its heap lock held).
+void run(uint64_t now_ms, bool force);
+void run_if_due();
+// The same with the time already read (coarse clock).
+void run_if_due_at(uint64_t now_ms);
+// With an RSS budget: release idle memory at once if RSS is over it.
+// Returns true if it was over.
+bool release_if_over_budget();
+// Starts the background thread (HAKMEM_DECOMMIT_THREAD=1) once.
+void start_background_thread();
+// In a forked child: no run is under way, no background thread exists.
+void reset_after_fork();
+
+}  // namespace hakmem::decommit

@@ -1,0 +1,127 @@
+#include "decommit/sweep.h"
+
+#include "core/platform/thread.h"
+#include "core/small/heap_slabs.h"
+#include "core/small/thread_heap.h"
+#include "decommit/release.h"
+
+namespace hakmem::decommit {
+
+namespace {
+// Collects the remote lists of every slab of class c of h (h->lock held): a
+// slab that gained objects this way is due for the sweep like any other.
+void collect_remote_locked(ThreadHeap* h, unsigned c, uint64_t now) {
+  HeapBin& bin = h->bins[c];
+  if (bin.current && slab_collect_remote(bin.current)) slab_gained(h, c, bin.current, now);
+  SlabList* lists[4] = {&bin.full, &bin.lazy, &bin.clean, &bin.partial};
+  for (SlabList* l : lists) {
+    // Slabs that gain go to the back of partial: stop at the old back.
+    SlabMeta* last = l->last;
+    for (SlabMeta* s = l->first; s;) {
+      SlabMeta* next = s == last ? nullptr : s->next;
+      if (slab_collect_remote(s)) {
+        slab_gained(h, c, s, now);
+        heap_release_if_empty(h, c, s);
+      }
+      s = next;
+    }
+  }
+}
+
+// Sweeps heap h (h->lock held). Returns its next deadline.
+uint64_t sweep_heap_locked(ThreadHeap* h, uint64_t now, bool over) {
+  uint64_t next = UINT64_MAX;
+  auto soonest = [&next](uint64_t d) { next = d < next ? d : next; };
+  const uint64_t remote = h->remote_classes.load(std::memory_order_relaxed);
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    HeapBin& bin = h->bins[c];
+    const uint64_t bit = uint64_t{1} << c;
+    if (remote & bit) {
+      h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
+      collect_remote_locked(h, c, now);
+    }
+    while (SlabMeta* s = bin.partial.first) {
+      uint64_t d = sweep_slab(s, now, over);
+      if (s->release_state == ReleaseState::Committed) {  // not due; nor is any after it
+        soonest(d);
+        break;
+      }
+      slab_list_remove(bin.partial, s);
+      if (s->release_state == ReleaseState::LazyFree) slab_list_push(bin.lazy, s, SlabPlace::HeapLazy);
+      else slab_list_push(bin.clean, s, SlabPlace::HeapClean);
+    }
+    while (SlabMeta* s = bin.lazy.first) {
+      uint64_t d = sweep_slab(s, now, over);
+      if (s->release_state == ReleaseState::LazyFree) {
+        soonest(d);
+        break;
+      }
+      slab_list_remove(bin.lazy, s);
+      slab_list_push(bin.clean, s, SlabPlace::HeapClean);
+    }
+    if (bin.current) soonest(sweep_slab(bin.current, now, over));
+  }
+  return next;
+}
+
+// Locks heap h for a sweep. An owner holds its lock briefly (a slow path),
+// so even a forced sweep only retries for a while and then leaves the heap
+// to the next run: it must never wait for an owner that may be waiting for
+// this run to finish.
+bool lock_for_sweep(ThreadHeap* h, bool retry) {
+  for (int i = 0; !h->lock.try_lock(); ++i) {
+    if (!retry || i == 256) return false;
+    if (i < 64) os::cpu_relax();
+    else os::yield_cpu();
+  }
+  return true;
+}
+}  // namespace
+
+uint64_t sweep_heaps(uint64_t now, bool over) {
+  uint64_t next = UINT64_MAX;
+  for (ThreadHeap* h = __atomic_load_n(&g_all_heaps, __ATOMIC_ACQUIRE); h; h = h->next_all) {
+    const bool own = h == tl_heap && tl_heap_locked;
+    if (!own && !lock_for_sweep(h, over)) {
+      uint64_t retry = now + (g_rt.decommit.delay_ms / 4 ? g_rt.decommit.delay_ms / 4 : 1);
+      next = retry < next ? retry : next;
+      continue;
+    }
+    if (__atomic_load_n(&h->live, __ATOMIC_RELAXED)) {
+      uint64_t d = sweep_heap_locked(h, now, over);
+      next = d < next ? d : next;
+    }
+    if (!own) h->lock.unlock();
+  }
+  return next;
+}
+
+uint64_t sweep_orphans_locked(ClassPool& p, uint64_t now, bool over) {
+  uint64_t next = UINT64_MAX;
+  for (SlabMeta* s = p.orphans.first; s;) {
+    SlabMeta* following = s->next;
+    if (slab_collect_remote(s)) slab_mark_gained(s, now);
+    if (s->used == 0) {
+      slab_list_remove(p.orphans, s);
+      pool_add_empty_locked(p, s, now);
+    } else {
+      uint64_t d = sweep_slab(s, now, over);
+      next = d < next ? d : next;
+    }
+    s = following;
+  }
+  return next;
+}
+
+uint64_t sweep_empty_slabs_locked(ClassPool& p, uint64_t now, bool over_budget) {
+  uint64_t next = UINT64_MAX;
+  for (SlabMeta* s = p.empty.first; s; s = s->next) {
+    DecommitAction a = decommit::decide(g_rt.decommit, s->release_state, s->idle_since_ms, now, over_budget);
+    if (a != DecommitAction::None) release_empty_slab_locked(s, a);
+    uint64_t d = decommit::next_deadline(g_rt.decommit, s->release_state, s->idle_since_ms);
+    if (d < next) next = d;
+  }
+  return next;
+}
+
+}  // namespace hakmem::decommit
