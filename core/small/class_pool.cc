@@ -48,7 +48,7 @@ void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
   size_t idle = decommit::g_idle_committed.fetch_add(kSlabSize, std::memory_order_relaxed) + kSlabSize;
   if (decommit::over_idle_cap(g_rt.decommit, idle)) {
     // Over the cap: this class's oldest committed empty slab goes now. Its
-    // SuperSlab stays mapped until the delay has passed (decommit_run trims
+    // SuperSlab stays mapped until the delay has passed (decommit::run trims
     // it then): unmapping it here would also throw away the pages MADV_FREE
     // left in place, and a program that refills them would fault every one
     // back in (phases ran 20% slower that way, for 0.7 MB less RSS).

@@ -24,7 +24,7 @@ inline constexpr unsigned kSlabShift = 16;
 inline constexpr size_t kSlabSize = size_t{1} << kSlabShift;
 
 // A free object. The first word links it to the next free object of its
-// list, encoded (core/free_link.h: never read or written but through it).
+// list, encoded (core/small/free_link.h: never read or written but through it).
 // The second is the double-free guard: its slab's SlabMeta::guard from the
 // moment the object is carved until it is handed out, 0 while it is live.
 struct FreeNode {

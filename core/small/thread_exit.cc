@@ -17,7 +17,7 @@ __thread bool tl_exiting __attribute__((tls_model("initial-exec")));
 
 namespace {
 // At thread exit (h->lock held): empty slabs go to the pools, the others are
-// orphaned. Orphans keep their sweep state (span, idle_since_ms): decommit_run
+// orphaned. Orphans keep their sweep state (release_state, idle_since_ms): decommit::run
 // goes on sweeping them, under the pool lock.
 void heap_orphan_all_locked(ThreadHeap* h) {
   for (unsigned c = 0; c < kNumClasses; ++c) {

@@ -36,7 +36,7 @@ ThreadHeap* heap_create() {
       h = static_cast<ThreadHeap*>(os::map(sizeof(ThreadHeap)));
       if (!h) return nullptr;
       h->next_all = g_all_heaps;
-      __atomic_store_n(&g_all_heaps, h, __ATOMIC_RELEASE);  // decommit_run walks the list without g_heap_lock
+      __atomic_store_n(&g_all_heaps, h, __ATOMIC_RELEASE);  // the sweep walks the list without g_heap_lock
     }
   }
   {
