@@ -188,6 +188,7 @@ def _burst_quiet(objects, idle):
                  Column("after_idle_rss_minus_lazyfree_kb", "idle 3 s RSS−LazyFree MB", spread=True),
                  Column("after_idle_rss_kb", "idle 3 s RSS MB"),
                  Column("floor_kb", "floor MB"),
+                 Column("hakmem_floor_kb", "hakmem's floor (HAKMEM_STATS) MB"),
                  Column("over_floor_rss_minus_lazyfree_kb", "above floor: RSS−LazyFree MB"),
                  Column("over_floor_rss_kb", "above floor: RSS MB"),
                  Column("idle_minflt", "idle faults", "count")],
