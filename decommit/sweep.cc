@@ -33,7 +33,9 @@ uint64_t sweep_heap_locked(ThreadHeap* h, uint64_t now, bool over) {
   uint64_t next = UINT64_MAX;
   auto soonest = [&next](uint64_t d) { next = d < next ? d : next; };
   const uint64_t remote = h->remote_classes.load(std::memory_order_relaxed);
-  for (unsigned c = 0; c < kNumClasses; ++c) {
+  // A remote bit of an unused class is stale (set through a slab this heap
+  // had in its previous life): its lists are empty, the walk clears it.
+  for_each_class(h->used_classes | remote, [&](unsigned c) {
     HeapBin& bin = h->bins[c];
     const uint64_t bit = uint64_t{1} << c;
     if (remote & bit) {
@@ -60,7 +62,7 @@ uint64_t sweep_heap_locked(ThreadHeap* h, uint64_t now, bool over) {
       slab_list_push(bin.clean, s, SlabPlace::HeapClean);
     }
     if (bin.current) soonest(sweep_slab(bin.current, now, over));
-  }
+  });
   return next;
 }
 

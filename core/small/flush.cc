@@ -81,7 +81,7 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
 }
 
 void heap_flush_all_locked(ThreadHeap* h, bool release_current) {
-  for (unsigned c = 0; c < kNumClasses; ++c) {
+  for_each_class(h->used_classes, [&](unsigned c) {
     heap_return_bin(h, c);
     collect_remote_full(h, c);
     HeapBin& bin = h->bins[c];
@@ -99,7 +99,7 @@ void heap_flush_all_locked(ThreadHeap* h, bool release_current) {
         pool_give_empty(c, s);
       }
     }
-  }
+  });
 }
 
 void heap_flush_all(ThreadHeap* h, bool release_current) {

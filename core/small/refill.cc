@@ -77,8 +77,9 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
 bool refill(ThreadHeap* h, unsigned c) {
   CacheBin& b = h->tc[c];
   HeapBin& bin = h->bins[c];
-  uint32_t want = b.limit / 2 ? b.limit / 2 : 1;
   uint64_t bit = uint64_t{1} << c;
+  if (!(h->used_classes & bit)) heap_class_setup(h, c);
+  uint32_t want = b.limit / 2 ? b.limit / 2 : 1;
   if (h->remote_classes.load(std::memory_order_relaxed) & bit) {
     h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
     collect_remote_full(h, c);

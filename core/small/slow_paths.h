@@ -44,6 +44,9 @@ void heap_return_bin(ThreadHeap* h, unsigned c);
 void heap_flush_all(ThreadHeap* h, bool release_current);
 void heap_flush_all_locked(ThreadHeap* h, bool release_current);
 ThreadHeap* heap_create();
+// The first use of class c by heap h (h->lock held, its cache bin empty):
+// sets up the class's cache bin, slab lists and idle tracking.
+void heap_class_setup(ThreadHeap* h, unsigned c);
 void heap_thread_exit(ThreadHeap* h);
 // Registers heap_thread_exit to run at every thread's exit.
 void heap_key_create();

@@ -20,7 +20,7 @@ namespace {
 // orphaned. Orphans keep their sweep state (release_state, idle_since_ms): decommit::run
 // goes on sweeping them, under the pool lock.
 void heap_orphan_all_locked(ThreadHeap* h) {
-  for (unsigned c = 0; c < kNumClasses; ++c) {
+  for_each_class(h->used_classes, [&](unsigned c) {
     HeapBin& bin = h->bins[c];
     if (bin.current) slab_list_push(bin.partial, bin.current, SlabPlace::HeapPartial), bin.current = nullptr;
     SlabList* lists[4] = {&bin.partial, &bin.full, &bin.lazy, &bin.clean};
@@ -38,7 +38,9 @@ void heap_orphan_all_locked(ThreadHeap* h) {
         slab_list_push(g_pools[c].orphans, s, SlabPlace::PoolOrphan);
       }
     }
-  }
+  });
+  // Every list is empty now: the heap can be recycled with no class set up.
+  h->used_classes = 0;
 }
 
 void heap_key_destructor(void* arg) {

@@ -70,11 +70,24 @@ struct ThreadHeap {
   FreeNode* bin_seen[kNumClasses];  // each cache bin's head at the last look: unchanged = idle
   uint64_t bin_seen_ms;             // when that look was
   uint64_t bins_returned_ms;        // when every bin last went back to its slabs
+  // Bit c: the thread has used class c, so its cache bin, HeapBin and
+  // bin_seen entry are set up (heap_class_setup, on the first refill). A
+  // thread uses a few of the 44 classes: thread exit, ticks and sweeps walk
+  // only these, and a thread start sets up none.
+  uint64_t used_classes;
   alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
   ThreadHeap* next_all;     // every heap ever made, for statistics
   ThreadHeap* next_free;    // recycled heaps
   bool live;
 };
+
+static_assert(kNumClasses <= 64, "ThreadHeap::used_classes has a bit per class");
+
+// Calls f(c) for every class c whose bit is set in classes, lowest first.
+template <class F>
+inline void for_each_class(uint64_t classes, F f) {
+  for (; classes; classes &= classes - 1) f(static_cast<unsigned>(__builtin_ctzll(classes)));
+}
 
 // The heap every thread starts with: its bins are empty, so the first
 // malloc reaches the slow path, which makes the thread a heap of its own.

@@ -48,19 +48,25 @@ ThreadHeap* heap_create() {
     // pointer of a later thread on the same stack: it claims none, and its
     // thread's frees take the remote path until the thread is gone.
     h->thread_ptr = tl_exiting ? 0 : thread_pointer();
-    for (unsigned c = 0; c < kNumClasses; ++c) {
-      h->tc[c] = CacheBin{nullptr, static_cast<int32_t>(tcache_limit(c)), tcache_limit(c)};
-      h->bins[c] = HeapBin{};
-    }
+    // No class is set up yet (heap_class_setup does it on first use): a
+    // fresh heap is zero, a recycled one was left with every class unused.
+    h->used_classes = 0;
     h->remote_classes.store(0, std::memory_order_relaxed);
     tl_cache.tick = h->tick_every = decommit::first_tick_every(g_rt.releases);
     h->clock_ms = h->last_tick_ms = h->bin_seen_ms = h->bins_returned_ms = idle_clock();
-    for (FreeNode*& seen : h->bin_seen) seen = nullptr;
     __atomic_store_n(&h->live, true, __ATOMIC_RELAXED);
   }
   tl_heap = h;  // before pthread_setspecific, which may allocate
   os::thread_exit_key_set(h);
   return h;
+}
+
+void heap_class_setup(ThreadHeap* h, unsigned c) {
+  const uint32_t limit = tcache_limit(c);
+  h->tc[c] = CacheBin{nullptr, static_cast<int32_t>(limit), limit};
+  h->bins[c] = HeapBin{};
+  h->bin_seen[c] = nullptr;
+  h->used_classes |= uint64_t{1} << c;
 }
 
 }  // namespace hakmem

@@ -33,7 +33,7 @@ namespace {
 void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
   const bool all = now - h->bins_returned_ms >= g_rt.decommit.delay_ms;
   const uint64_t clock = h->clock_ms;
-  for (unsigned c = 0; c < kNumClasses; ++c) {
+  for_each_class(h->used_classes, [&](unsigned c) {
     FreeNode* head = h->tc[c].head;
     const bool idle = head && head == h->bin_seen[c];
     if (idle || (all && head)) {
@@ -43,7 +43,7 @@ void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
       head = nullptr;
     }
     h->bin_seen[c] = head;
-  }
+  });
   h->clock_ms = clock;
   h->bin_seen_ms = now;
   if (all) h->bins_returned_ms = now;
