@@ -74,12 +74,27 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
   return n;
 }
 
+// A thread's first refills of a class move few objects, doubling up to
+// half the bin: a thread that allocates a handful of objects and exits
+// (a thread pool's short task) then does not walk hundreds of objects off a
+// slab's free list and back at its exit. A busy class reaches the full
+// batch after a few refills.
+constexpr uint32_t kFirstRefill = 4;
+constexpr uint32_t kRefillRamp = 8;
+
+uint32_t refill_want(const CacheBin& b, HeapBin& bin) {
+  const uint32_t half = b.limit / 2 ? b.limit / 2 : 1;
+  const uint32_t ramp = kFirstRefill << bin.refills;
+  if (bin.refills < kRefillRamp) bin.refills++;
+  return ramp < half ? ramp : half;
+}
+
 bool refill(ThreadHeap* h, unsigned c) {
   CacheBin& b = h->tc[c];
   HeapBin& bin = h->bins[c];
   uint64_t bit = uint64_t{1} << c;
   if (!(h->used_classes & bit)) heap_class_setup(h, c);
-  uint32_t want = b.limit / 2 ? b.limit / 2 : 1;
+  const uint32_t want = refill_want(b, bin);
   if (h->remote_classes.load(std::memory_order_relaxed) & bit) {
     h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
     collect_remote_full(h, c);

@@ -37,6 +37,7 @@ struct HeapBin {
   SlabList full;      // owned slabs with nothing local (may receive remote frees)
   SlabList lazy;      // swept, with pages released by MADV_FREE waiting to escalate
   SlabList clean;     // swept, nothing due
+  uint32_t refills;   // refills so far, up to kRefillRamp: sets how many objects the next one moves
 };
 
 // A thread's cache: every class's bin, in static TLS.
