@@ -25,13 +25,14 @@ namespace api {
 [[gnu::noinline]] void* alloc_large(size_t n, size_t align, bool zero) {
   runtime::ensure_init();
   decommit::release_if_over_budget();
-  bool fresh;
-  void* p = large::alloc(n, align, &fresh);
+  size_t dirty;
+  void* p = large::alloc(n, align, &dirty);
   if (!p) {
     errno = ENOMEM;
     return nullptr;
   }
-  if (zero && !fresh) std::memset(p, 0, n);
+  // Reused memory costs the memset of what was in use, never a fault per page.
+  if (zero && dirty) std::memset(p, 0, dirty < n ? dirty : n);
   return p;
 }
 

@@ -18,6 +18,7 @@ struct ModePreset {
   uint32_t tcache_max;          // ... and at most this many
   uint32_t large_cache_entries; // freed large mappings kept for reuse
   size_t large_cache_bytes;
+  uint32_t large_cache_live_shift; // budget at least live large bytes >> this (0: the fixed budget only)
   uint32_t superslabs_kept;     // wholly empty SuperSlabs kept mapped per class
   size_t idle_cap_bytes;        // empty slabs kept committed at most, across classes (0: no cap)
 };
@@ -35,6 +36,7 @@ inline constexpr ModePreset kFastPreset{
     .tcache_max = 1024,
     .large_cache_entries = 4096,
     .large_cache_bytes = size_t{128} << 20,
+    .large_cache_live_shift = 0,
     .superslabs_kept = UINT32_MAX,
     .idle_cap_bytes = 0,
 };
@@ -47,8 +49,9 @@ inline constexpr ModePreset kLeanPreset{
     .tcache_bytes = 64 * 1024,
     .tcache_min = 16,
     .tcache_max = 1024,
-    .large_cache_entries = 16,
+    .large_cache_entries = 128,
     .large_cache_bytes = size_t{8} << 20,
+    .large_cache_live_shift = 2,
     .superslabs_kept = 1,
     .idle_cap_bytes = size_t{2} << 20,
 };

@@ -167,28 +167,148 @@ void unmap_victims(const Victims& victims) {
   for (size_t i = 0; i < victims.n; ++i) os::unreserve(reinterpret_cast<void*>(victims.v[i].base), victims.v[i].len);
 }
 
-// A cached mapping of at least len bytes and not much more (up to a quarter
-// more: the best fit among those).
-void* cache_take_locked(size_t len) {
-  if (!g_large.cached) return nullptr;
-  size_t most = len + len / 4;
+// A cached mapping (or its first len bytes) taken for a new block.
+struct Piece {
+  uintptr_t base;
+  size_t len;
+};
+constexpr size_t kMaxPieces = 4;
+// A split-off tail smaller than this is unmapped: it could serve only the
+// smallest large requests.
+constexpr size_t kMinKeptTail = size_t{64} << 10;
+
+// What cache_take_locked found: pieces to become the new block, in order
+// (got bytes in all; below the request the rest comes fresh), and a tail too
+// small to keep, to unmap outside the lock.
+struct Taken {
+  Piece piece[kMaxPieces];
+  size_t pieces = 0;
+  size_t got = 0;
+  uintptr_t tail = 0;
+  size_t tail_len = 0;
+};
+
+// The smallest cached mapping of at least len bytes.
+CachedMap* best_fit_locked(size_t len) {
+  for (size_t p = len / os::kPageSize; p <= kBucketPages; ++p)
+    if (CachedMap* m = g_large.bucket[p - 1].first) return m;
   CachedMap* m = nullptr;
-  size_t pages = len / os::kPageSize;
-  for (size_t p = pages; p <= kBucketPages && p * os::kPageSize <= most && !m; ++p) m = g_large.bucket[p - 1].first;
-  if (!m && most > kBucketPages * os::kPageSize)
-    for (CachedMap* c = g_large.bucket[kBucketPages].first; c; c = c->next)
-      if (c->len >= len && c->len <= most && (!m || c->len < m->len)) m = c;
-  if (!m) return nullptr;
-  cache_unlink_locked(m);
-  uintptr_t base = m->base;
-  size_t got = m->len;
-  record_release_locked(m);
+  for (CachedMap* c = g_large.bucket[kBucketPages].first; c; c = c->next)
+    if (c->len >= len && (!m || c->len < m->len)) m = c;
+  return m;
+}
+
+// The largest cached mapping above the exact-size lists.
+CachedMap* largest_big_locked() {
+  CachedMap* m = nullptr;
+  for (CachedMap* c = g_large.bucket[kBucketPages].first; c; c = c->next)
+    if (!m || c->len > m->len) m = c;
+  return m;
+}
+
+void check_canary(uintptr_t base) {
   if (*reinterpret_cast<const uintptr_t*>(base) != cached_canary(base)) report_cached_written(base);
-  if (got != len) {
-    // Keep the exact length so usable_size and munmap agree.
-    os::unreserve(reinterpret_cast<char*>(base) + len, got - len);
+}
+
+// Takes the first len bytes of cached mapping m into t. The excess stays
+// cached as a mapping of its own with its own canary, keeping m's place in
+// the freed order (it has been idle as long), unless it is below
+// kMinKeptTail.
+void take_prefix_locked(CachedMap* m, size_t len, Taken& t) {
+  const uintptr_t base = m->base;
+  check_canary(base);
+  t.piece[t.pieces++] = Piece{base, len};
+  t.got += len;
+  const size_t tail_len = m->len - len;
+  if (tail_len < kMinKeptTail) {
+    cache_unlink_locked(m);
+    record_release_locked(m);
+    t.tail = base + len;
+    t.tail_len = tail_len;
+    return;
   }
-  return reinterpret_cast<void*>(base);
+  g_large.bucket[bucket_of(m->len)].remove(m);
+  m->base = base + len;
+  m->len = tail_len;
+  *reinterpret_cast<uintptr_t*>(m->base) = cached_canary(m->base);
+  g_large.bucket[bucket_of(tail_len)].push_front(m);
+  g_large.cache_bytes -= len;
+}
+
+void take_whole_locked(CachedMap* m, Taken& t) {
+  check_canary(m->base);
+  t.piece[t.pieces++] = Piece{m->base, m->len};
+  t.got += m->len;
+  cache_unlink_locked(m);
+  record_release_locked(m);
+}
+
+// Cached memory for a len-byte block, so that a program replacing large
+// buffers with ones of other sizes does not fault their pages in anew: the
+// best fit of at least len bytes (split); without one, for a block above
+// the exact-size lists, up to kMaxPieces cached mappings, the largest
+// first, to be moved side by side with mremap (pages move, nothing is
+// copied); the last may be split.
+Taken cache_take_locked(size_t len) {
+  Taken t;
+  if (!g_large.cached) return t;
+  if (CachedMap* m = best_fit_locked(len)) {
+    take_prefix_locked(m, len, t);
+    return t;
+  }
+  if (len <= kBucketPages * os::kPageSize) return t;
+  while (t.got < len && t.pieces < kMaxPieces) {
+    const size_t need = len - t.got;
+    if (CachedMap* m = best_fit_locked(need)) {
+      take_prefix_locked(m, need, t);
+      break;
+    }
+    CachedMap* m = largest_big_locked();
+    if (!m) break;
+    take_whole_locked(m, t);
+  }
+  return t;
+}
+
+// Makes one block of len bytes from the pieces taken. One piece that was
+// one mapping grows in place or moves with mremap; otherwise a new mapping
+// receives each piece moved into place (a piece that cannot move, a block
+// gathered earlier on a kernel that moves one mapping at a time, is
+// unmapped: its part stays fresh). *dirty: the bytes from the start that
+// may be non-zero. A gathered block spans several kernel mappings, which
+// mremap cannot grow: realloc copies it.
+void* assemble(const Taken& t, size_t len, size_t* dirty) {
+  void* first = reinterpret_cast<void*>(t.piece[0].base);
+  if (t.pieces == 1 && t.got == len) {
+    *dirty = len;
+    return first;
+  }
+  if (t.pieces == 1) {
+    if (void* q = os::remap(first, t.got, len, true)) {
+      *dirty = t.got;
+      return q;
+    }
+  }
+  auto* block = static_cast<char*>(os::map(len));
+  size_t off = 0;
+  for (size_t i = 0; i < t.pieces; ++i) {
+    void* piece = reinterpret_cast<void*>(t.piece[i].base);
+    if (!block || !os::move_to(piece, t.piece[i].len, block + off)) os::unreserve(piece, t.piece[i].len);
+    off += t.piece[i].len;
+  }
+  *dirty = block ? off : 0;
+  if (block && g_rt.opt.lean) os::no_huge_pages(block, len);
+  return block;
+}
+
+// The cache's byte budget: the preset's, or a share of the live large
+// blocks when that is more (LEAN: a program replacing 300 MB of buffers
+// reuses each freed one, while what stays idle is a bounded share, for at
+// most the decommit delay).
+size_t cache_budget_locked() {
+  const ModePreset& p = *g_rt.preset;
+  size_t share = p.large_cache_live_shift ? g_large.live_bytes >> p.large_cache_live_shift : 0;
+  return share > p.large_cache_bytes ? share : p.large_cache_bytes;
 }
 
 // Offers a freed mapping to the cache, evicting the oldest entries to make
@@ -197,7 +317,7 @@ void* cache_take_locked(size_t len) {
 // itself must be unmapped.
 bool cache_put_locked(void* base, size_t len, uint64_t now, Victims& victims) {
   size_t limit = g_rt.preset->large_cache_entries;
-  size_t budget = g_rt.preset->large_cache_bytes;
+  size_t budget = cache_budget_locked();
   if (limit == 0 || len > budget || !records_ready_locked(limit)) return false;
   while (g_large.cached >= limit || g_large.cache_bytes + len > budget)
     if (!cache_evict_oldest_locked(victims)) return false;
@@ -221,25 +341,26 @@ size_t page_round(size_t n, bool* overflow) {
 
 }  // namespace
 
-void* alloc(size_t size, size_t align, bool* fresh) {
+void* alloc(size_t size, size_t align, size_t* dirty) {
   bool overflow;
   size_t len = page_round(size ? size : 1, &overflow);
   if (overflow || len > (size_t{1} << 47)) return nullptr;
+  *dirty = 0;
   void* p = nullptr;
-  *fresh = false;
   if (align <= os::kPageSize) {
-    LockGuard lg(g_large.lock);
-    p = cache_take_locked(len);
-    if (p && !insert_locked(reinterpret_cast<uintptr_t>(p), len)) {
-      os::unreserve(p, len);
-      return nullptr;
+    Taken t;
+    {
+      LockGuard lg(g_large.lock);
+      t = cache_take_locked(len);
     }
+    if (t.tail_len) os::unreserve(reinterpret_cast<void*>(t.tail), t.tail_len);
+    if (t.pieces) p = assemble(t, len, dirty);
   }
-  if (p) return p;
-  p = os::map_aligned(len, align);
-  if (!p) return nullptr;
-  if (g_rt.opt.lean) os::no_huge_pages(p, len);
-  *fresh = true;
+  if (!p) {
+    p = os::map_aligned(len, align);
+    if (!p) return nullptr;
+    if (g_rt.opt.lean) os::no_huge_pages(p, len);
+  }
   LockGuard lg(g_large.lock);
   if (!insert_locked(reinterpret_cast<uintptr_t>(p), len)) {
     os::unreserve(p, len);

@@ -9,8 +9,9 @@
 
 namespace hakmem::large {
 
-// align: 0 or a power of two. *fresh is set when the memory is known zero.
-void* alloc(size_t size, size_t align, bool* fresh);
+// align: 0 or a power of two. *dirty is how many bytes from the start may be
+// non-zero (reused memory); the rest reads as zero.
+void* alloc(size_t size, size_t align, size_t* dirty);
 // Returns false if p is not a live large block.
 bool free(void* p);
 // Usable size of a live large block, 0 if p is not one.

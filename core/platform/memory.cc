@@ -90,6 +90,13 @@ void* remap(void* p, size_t old_len, size_t new_len, bool may_move) {
   return q == MAP_FAILED ? nullptr : q;
 }
 
+bool move_to(void* p, size_t len, void* target) {
+  ErrnoGuard g;
+  void* q = ::mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  return q == target;
+}
+
 void release_lazily(void* p, size_t len) {
   ErrnoGuard g;
 #ifdef MADV_FREE

@@ -49,6 +49,9 @@ void uncommit(void* p, size_t len);
 void unreserve(void* p, size_t len);
 // mremap; returns nullptr on failure. may_move allows moving the mapping.
 void* remap(void* p, size_t old_len, size_t new_len, bool may_move);
+// Moves the pages of [p, p + len) to target (mremap MREMAP_FIXED), replacing
+// what was mapped there; false on failure (p is then untouched).
+bool move_to(void* p, size_t len, void* target);
 // Idle memory that may be wanted again soon: MADV_FREE (release_now where
 // the kernel lacks it).
 void release_lazily(void* p, size_t len);

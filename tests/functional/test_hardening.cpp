@@ -397,6 +397,62 @@ TEST_F(Death, WritesIntoCachedLargeBlockSteerNothing) {
   }
 }
 
+// Live large blocks never touched (no RSS): LEAN's cache budget is a share of
+// the live large bytes, so with these it keeps the blocks the tests free.
+std::vector<void*> large_ballast() {
+  std::vector<void*> v;
+  for (int i = 0; i < 8; ++i) v.push_back(hk_malloc(size_t{32} << 20));
+  return v;
+}
+
+// A cached block split for a smaller request keeps its excess cached; the
+// excess carries its own canary, so a write into it (freed memory) is
+// caught when it is reused, and the write into the whole block before the
+// split is caught at the split.
+TEST_F(Death, WriteIntoSplitTailOfCachedLargeBlock) {
+  EXPECT_HK_ABORT(
+      {
+        auto ballast = large_ballast();
+        char* p = static_cast<char*>(hk_malloc(size_t{24} << 20));
+        hk_free(p);
+        void* q = hk_malloc(size_t{7} << 20);
+        if (q != p) survived("malloc (the freed 24 MiB block did not serve 7 MiB)", q);
+        char* tail = p + (size_t{7} << 20);
+        mark(tail);
+        *reinterpret_cast<uintptr_t*>(tail) = reinterpret_cast<uintptr_t>(g_target);
+        survived("malloc of the tail", hk_malloc(size_t{10} << 20));
+      },
+      msg(kCorrupt));
+  EXPECT_HK_ABORT(
+      {
+        auto ballast = large_ballast();
+        char* p = static_cast<char*>(hk_malloc(size_t{24} << 20));
+        hk_free(p);
+        mark(p);
+        *reinterpret_cast<uintptr_t*>(p) = reinterpret_cast<uintptr_t>(g_target);
+        survived("malloc of a part", hk_malloc(size_t{7} << 20));
+      },
+      msg(kCorrupt));
+}
+
+// Blocks gathered from several cached ones: each piece's canary is checked.
+TEST_F(Death, WriteIntoGatheredPieceOfCachedLargeBlock) {
+  EXPECT_HK_ABORT(
+      {
+        auto ballast = large_ballast();
+        char* a = static_cast<char*>(hk_malloc(size_t{12} << 20));
+        void* keep = hk_malloc(size_t{2} << 20);
+        char* b = static_cast<char*>(hk_malloc(size_t{10} << 20));
+        hk_free(a);
+        hk_free(b);
+        mark(b);
+        *reinterpret_cast<uintptr_t*>(b) = 1;
+        survived("malloc gathering both", hk_malloc(size_t{20} << 20));
+        hk_free(keep);
+      },
+      msg(kCorrupt));
+}
+
 TEST(HardeningControl, LargeCacheReuseWithoutWrites) {
   for (int round = 0; round < 3; ++round) {
     void* a = hk_malloc(64 << 10);
