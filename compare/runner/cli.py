@@ -9,7 +9,7 @@ import time
 from types import SimpleNamespace
 
 from . import allocators as alloc_mod
-from . import machine, plots, report, workloads
+from . import machine, packages, plots, report, workloads
 from .build import build
 from .execute import run_one
 from .progress import Progress, _clock
@@ -43,7 +43,7 @@ def parse_args(argv):
     p.add_argument("--build-dir", default=DEFAULT_BUILD, help="CMake build directory (default build/release)")
     p.add_argument("--bin-dir", help="directory of the cmp_* workload binaries (default <build-dir>/compare)")
     p.add_argument("--no-build", action="store_true", help="do not run CMake")
-    p.add_argument("--no-install", action="store_true", help="never apt-get install missing baseline packages")
+    p.add_argument("--no-install", action="store_true", help="never apt-get install missing packages (baselines, gnuplot-nox, cmake, g++)")
     p.add_argument("--timeout-scale", type=float, default=1.0, help="multiply every run's timeout")
     p.add_argument("--report-only", metavar="DIR", help="rebuild tables and plots of an earlier run in DIR")
     p.add_argument("--list", action="store_true", help="list workloads and allocators, then exit")
@@ -167,6 +167,8 @@ def main(argv=None):
     if os.path.exists(os.path.join(out_dir, "runs.jsonl")):
         os.remove(os.path.join(out_dir, "runs.jsonl"))
 
+    may_install = os.geteuid() == 0 and not args.no_install
+    packages.ensure(may_install, log)
     build_ok = True
     if not args.no_build:
         log("building (cmake --build --preset release) ...")
@@ -178,7 +180,6 @@ def main(argv=None):
     missing = [w.binary for w in chosen_workloads if not os.path.isfile(os.path.join(bin_dir, w.binary))]
     if missing:
         raise SystemExit(f"compare/run: workload binaries missing in {bin_dir}: {', '.join(sorted(set(missing)))}")
-    may_install = os.geteuid() == 0 and not args.no_install
     chosen_allocators = alloc_mod.check_available(chosen_allocators, may_install, log)
 
     started, t0 = time.strftime("%Y-%m-%d %H:%M:%S %Z"), time.monotonic()
