@@ -8,8 +8,8 @@ shrinks and fragments as a long-lived Python service's does. Default allocator s
 Prints a checksum so a corrupted run is visible."""
 import sys
 
-ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 4
-ROUND_KEYS = int(sys.argv[2]) if len(sys.argv) > 2 else 50000
+ROUNDS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
+ROUND_KEYS = int(sys.argv[2]) if len(sys.argv) > 2 else 40000
 
 kept = []
 checksum = 0

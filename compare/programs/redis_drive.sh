@@ -7,7 +7,7 @@ set -u
 for t in redis-server redis-cli redis-benchmark; do
   command -v $t >/dev/null || { echo "$t is not installed (apt-get install redis-server redis-tools)" >&2; exit 3; }
 done
-requests=${REDIS_REQUESTS:-10000}
+requests=${REDIS_REQUESTS:-5000}
 work=$(mktemp -d /tmp/hakmem-redis-ab.XXXXXX)
 server=
 cleanup() { [[ -n $server ]] && kill -9 "$server" 2>/dev/null; rm -rf "$work"; }

@@ -30,9 +30,9 @@ class Program:
 
 
 PROGRAMS = [
-    Program("python-dicts", "Python (default settings, pymalloc for objects up to 512 B) builds a dict of 50,000 "
+    Program("python-dicts", "Python (default settings, pymalloc for objects up to 512 B) builds a dict of 40,000 "
             "entries of mixed values (strings up to a few KiB, lists, small dicts, bytes) and 40 strings of "
-            "16 KiB–1 MiB, four times, dropping each round but one entry in 64 "
+            "16 KiB–1 MiB, three times, dropping each round but one entry in 64 "
             "(`compare/programs/dicts_strings.py`).",
             ["python3", "{repo}/compare/programs/dicts_strings.py"], ["python3"]),
     Program("g++-O2", "`g++ -std=c++20 -O2 -c tests/stress/stress.cc` (750 lines of C++20 with the standard "
@@ -42,7 +42,7 @@ PROGRAMS = [
     Program("sort", "GNU `sort` (LC_ALL=C) of a generated 1,000,000-line file (about 31 MB, random words and "
             "numbers), output to /dev/null.",
             ["env", "LC_ALL=C", "sort", "-o", "/dev/null", "{work}/sort-input.txt"], ["sort"]),
-    Program("redis", "`redis-server` on loopback driven by `redis-benchmark` (20 clients, 10,000 requests each of "
+    Program("redis", "`redis-server` on loopback driven by `redis-benchmark` (20 clients, 5,000 requests each of "
             "SET, GET, LPUSH, LPOP, SADD, HSET, 256-byte values over 100,000 keys; the benchmark itself runs "
             "under glibc), then SHUTDOWN NOSAVE (`compare/programs/redis_drive.sh`). The process tree's peak "
             "RSS includes the driver shell and redis-benchmark; 'server peak RSS' is redis-server's own VmHWM.",
