@@ -89,7 +89,8 @@ def read_memory_series(path):
         return [(float(r["t_sec"]), int(r["rss_kb"]), int(r["rss_minus_lazyfree_kb"])) for r in csv.DictReader(f)]
 
 
-def memory_timeline_plot(plot_dir, terminal, stem, title, xlabel, series, allocator_names, panels, style):
+def memory_timeline_plot(plot_dir, terminal, stem, title, xlabel, series, allocator_names, panels, style,
+                         data_prefix=None):
     """Two panels over time, one line per allocator: series = [(name, points)] as from
     read_memory_series; panels = the two of 'rss' / 'net' (RSS - LazyFree) in order."""
     series = [(name, points) for name, points in series if points]
@@ -97,7 +98,7 @@ def memory_timeline_plot(plot_dir, terminal, stem, title, xlabel, series, alloca
         return None
     plots = []
     for name, points in series:
-        data = f"{stem}-{name}.dat"
+        data = f"{data_prefix or stem}-{name}.dat"
         with open(os.path.join(plot_dir, data), "w") as f:
             f.writelines(f"{t} {rss / 1024:.3f} {net / 1024:.3f}\n" for t, rss, net in points)
         plots.append((name, data))
@@ -119,7 +120,8 @@ def soak_plot(out_dir, plot_dir, terminal, allocator_names):
     series = [(name, read_memory_series(os.path.join(out_dir, "soak", f"{name}.rep0.csv"))) for name in allocator_names]
     return memory_timeline_plot(plot_dir, terminal, "soak-rss",
                                 "soak: the random-mixed loop over time (one run per allocator)", "time (s)",
-                                series, allocator_names, ("rss", "net"), "linespoints lw 2 pt 7 ps 0.5")
+                                series, allocator_names, ("rss", "net"), "linespoints lw 2 pt 7 ps 0.5",
+                                data_prefix="soak")
 
 
 # ---------------------------------------------------------------- phase timelines (burst-quiet)
