@@ -114,7 +114,8 @@ def run_one(label, command, allocator, rep, ctx):
                peak_rss_minus_lazyfree_kb=m.peak("rss_minus_lazyfree_kb"),
                mean_rss_kb=_mean(m.samples, "rss_kb"), mean_rss_minus_lazyfree_kb=_mean(m.samples, "rss_minus_lazyfree_kb"),
                minflt=m.minflt, majflt=m.majflt, samples=len(m.samples), max_procs=max((s.procs for s in m.samples), default=0),
-               preload="-" if not allocator.lib else {True: "seen", False: "NOT SEEN", None: "not sampled"}[m.lib_seen])
+               preload="-" if not allocator.lib else {True: "seen", False: "NOT SEEN", None: "not sampled"}[m.lib_seen],
+               linked_allocators=" ".join(sorted(m.linked_allocators)))
     row["exit"] = "timeout" if m.returncode is None else describe_exit(m.returncode)
     last = _last_line(err_path)
     if m.returncode is None:
@@ -204,7 +205,12 @@ def table(label, rows, allocator_names, extra_columns=()):
         exits = sorted({r["exit"] for r in cell.rows if r["exit"]})
         line += [", ".join(exits), report._runs_cell(cell)]
         out.append(line)
-    return report.md_table(header, out)
+    text = report.md_table(header, out)
+    linked = sorted({lib for r in rows if r["workload"] == label for lib in r.get("linked_allocators", "").split()})
+    if linked:
+        text += (f"\n\nNote: the program maps {', '.join(linked)} itself, so the rows without a preload "
+                 "(glibc, glibc-tuned) ran that allocator, not glibc's malloc; the preloaded rows replace it.")
+    return text
 
 
 def make_plots(out_dir, label, rows, allocator_names, stem_prefix=""):

@@ -1,6 +1,7 @@
 """Runs any program and measures it from outside: the memory of its whole process tree over
 time (sampled from /proc/PID/smaps_rollup) and its resource usage (wait4)."""
 import os
+import re
 import signal
 import subprocess
 import time
@@ -26,6 +27,7 @@ class Measurement:
     majflt: int
     samples: list = field(default_factory=list)
     lib_seen: bool | None = None  # a preloaded library was seen mapped; None: nothing was sampled
+    linked_allocators: set = field(default_factory=set)  # other malloc libraries the program maps itself
 
     def peak(self, key):
         return max((getattr(s, key) for s in self.samples), default=0)
@@ -70,9 +72,30 @@ def rollup_kb(pid):
     return rss, lazy
 
 
+ALLOCATOR_LIBS = re.compile(r"/(lib(?:jemalloc|tcmalloc\w*|mimalloc)\.so[.\d]*)$")
+
+
 def maps_library(pid, lib):
     real = os.path.realpath(lib)
     return any(line.endswith(real) or line.endswith(lib) for line in _read(f"/proc/{pid}/maps").splitlines())
+
+
+def _exe(pid):
+    try:
+        return os.readlink(f"/proc/{pid}/exe")
+    except OSError:
+        return None
+
+
+def mapped_allocators(pid):
+    """File names of the malloc libraries other than glibc's that a process has mapped (a
+    program may link one itself, as Debian's redis-server links libjemalloc)."""
+    found = set()
+    for line in _read(f"/proc/{pid}/maps").splitlines():
+        match = ALLOCATOR_LIBS.search(line)
+        if match:
+            found.add(match.group(1))
+    return found
 
 
 def run_sampled(cmd, env, sample_secs, timeout, stdout, stderr, watch_lib=None):
@@ -82,7 +105,7 @@ def run_sampled(cmd, env, sample_secs, timeout, stdout, stderr, watch_lib=None):
     start = time.monotonic()
     proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=stdout, stderr=stderr,
                             start_new_session=True)
-    samples, lib_seen, status, usage = [], None, None, None
+    samples, lib_seen, status, usage, linked, looked_at = [], None, None, None, set(), set()
     deadline = start + timeout
     while True:
         pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
@@ -101,13 +124,19 @@ def run_sampled(cmd, env, sample_secs, timeout, stdout, stderr, watch_lib=None):
             samples.append(Sample(round(now - start, 4), rss, rss - sum(l for _, l in figures), len(tree)))
             if watch_lib and not lib_seen:
                 lib_seen = any(maps_library(p, watch_lib) for p in tree)
+            if not watch_lib:  # each program of the tree once: linked libraries are mapped at its start
+                for p in tree:
+                    key = (p, _exe(p))
+                    if key not in looked_at:
+                        looked_at.add(key)
+                        linked |= mapped_allocators(p)
         time.sleep(max(0.0, sample_secs - (time.monotonic() - now)))
     wall = time.monotonic() - start
     proc.returncode = -1  # reaped above with wait4; keeps Popen from waiting again
     _kill_leftovers(proc.pid)
     code = None if status is None else os.waitstatus_to_exitcode(status)
     return Measurement(code, wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss, usage.ru_minflt,
-                       usage.ru_majflt, samples, lib_seen)
+                       usage.ru_majflt, samples, lib_seen, linked)
 
 
 def _kill_leftovers(session):

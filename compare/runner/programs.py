@@ -45,7 +45,8 @@ PROGRAMS = [
     Program("redis", "`redis-server` on loopback driven by `redis-benchmark` (20 clients, 5,000 requests each of "
             "SET, GET, LPUSH, LPOP, SADD, HSET, 256-byte values over 100,000 keys; the benchmark itself runs "
             "under glibc), then SHUTDOWN NOSAVE (`compare/programs/redis_drive.sh`). The process tree's peak "
-            "RSS includes the driver shell and redis-benchmark; 'server peak RSS' is redis-server's own VmHWM.",
+            "RSS includes the driver shell and redis-benchmark; 'server peak RSS' is redis-server's own VmHWM. "
+            "Debian's redis-server links libjemalloc, so its glibc rows run jemalloc (see the note).",
             ["bash", "{repo}/compare/programs/redis_drive.sh"], ["redis-server", "redis-benchmark", "redis-cli"],
             extra_columns=[("server_peak_rss_kb", "server peak RSS MB", "mb", False),
                            ("set_rps", "SET/s", "count", False), ("get_rps", "GET/s", "count", False)]),

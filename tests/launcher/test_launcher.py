@@ -144,6 +144,7 @@ class Ab(unittest.TestCase):
             for s in samples:
                 self.assertGreaterEqual(int(s["rss_kb"]), int(s["rss_minus_lazyfree_kb"]))
             self.assertGreater(max(int(s["rss_kb"]) for s in samples), min(int(s["rss_kb"]) for s in samples))
+        self.assertTrue(all(r["linked_allocators"] == "" for r in ok), ok)  # python links no other malloc
         lean = [r for r in ok if r["allocator"] == "hakmem-lean"]
         self.assertTrue(all(r["preload"] == "seen" for r in lean), lean)  # libhakmem.so was mapped
         with open(os.path.join(self.out, "logs", "glibc.rep0.stdout")) as f:
