@@ -131,6 +131,9 @@ def run_one(label, command, allocator, rep, ctx):
     with open(out_path, errors="replace") as f:
         fields = parse_result_line(f.read()[-65536:]) or {}
     row.update({k: v for k, v in fields.items() if k not in row})
+    for path in (out_path, err_path):  # keep only logs that say something
+        if os.path.getsize(path) == 0:
+            os.remove(path)
     return row
 
 

@@ -2,6 +2,7 @@
 results directory's RESULTS.md (the section file is programs/section.md, which report.py
 includes whenever it rewrites RESULTS.md)."""
 import argparse
+import json
 import os
 import random
 import shutil
@@ -68,6 +69,8 @@ def parse_args(argv):
     p.add_argument("--allocators", help="comma-separated rows (default: every row of compare/run)")
     p.add_argument("--lib-hakmem", default=os.path.join(REPO, "build", "release", "libhakmem.so"))
     p.add_argument("--sample-ms", type=float, default=20)
+    p.add_argument("--render-only", action="store_true",
+                   help="rewrite the section from the runs.csv files of an earlier run in OUT")
     return p.parse_args(argv)
 
 
@@ -93,22 +96,25 @@ def summary_table(results, allocator_names):
     """Allocators down, programs across: median wall time and peak RSS."""
     header = ["allocator"]
     for program, _ in results:
-        header += [f"{program.name} s", f"{program.name} peak RSS MB"]
+        header += [f"{program.name} wall s", "CPU s", "peak RSS MB"]
     lines = []
     for name in allocator_names:
         line = [name]
         for program, rows in results:
             cell = report.cells_by_allocator(rows, program.name, [name]).get(name)
             if cell is None or not cell.ok:
-                line += ["**FAILED**" if cell else "–", ""]
+                line += ["**FAILED**" if cell else "–", "", ""]
             else:
-                line += [report.fmt(cell.median("wall_secs"), "float"), report.fmt(cell.median("peak_rss_kb"), "mb")]
+                line += [report.fmt(cell.median(k), u) for k, u in
+                         (("wall_secs", "float"), ("cpu_secs", "float"), ("peak_rss_kb", "mb"))]
         lines.append(line)
     return report.md_table(header, lines)
 
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.render_only:
+        return render(os.path.abspath(args.out))
     chosen = PROGRAMS
     if args.programs:
         names = [n.strip() for n in args.programs.split(",") if n.strip()]
@@ -132,12 +138,12 @@ def main(argv=None):
     os.makedirs(work, exist_ok=True)
     make_sort_input(os.path.join(work, "sort-input.txt"))
     started, t0, load = time.strftime("%Y-%m-%d %H:%M:%S %Z"), time.monotonic(), machine.loadavg()
-    results, sections = [], []
+    measured, not_run = [], {}
     for program in chosen:
         missing = [n for n in program.needs if not shutil.which(n)]
         if missing:
             log(f"{program.name}: not run, {', '.join(missing)} not installed")
-            sections.append(f"### {program.name}\n\nNot run: {', '.join(missing)} not installed.\n")
+            not_run[program.name] = f"{', '.join(missing)} not installed"
             continue
         command = [c.format(repo=REPO, work=work) for c in program.command]
         out_dir = os.path.join(out_root, "programs", program.name)
@@ -145,17 +151,44 @@ def main(argv=None):
         os.makedirs(out_dir)
         log(f"{program.name}: {' '.join(command)}")
         opts = SimpleNamespace(reps=args.reps, sample_ms=args.sample_ms, timeout=program.timeout)
-        prog_rows, plot_files = ab.measure(program.name, command, allocators, opts, out_dir)
-        results.append((program, prog_rows))
-        sections.append(program_section(program, prog_rows, names, plot_files, f"programs/{program.name}"))
+        ab.measure(program.name, command, allocators, opts, out_dir)
+        measured.append(program.name)
     shutil.rmtree(work, ignore_errors=True)
     command = "compare/run_programs " + " ".join(argv if argv is not None else sys.argv[1:])
+    meta = {"command": cli_text(command), "reps": args.reps, "started": started,
+            "duration": _clock(time.monotonic() - t0), "loadavg_before": load, "loadavg_after": machine.loadavg(),
+            "allocators": names, "programs": measured, "not_run": not_run}
+    with open(os.path.join(out_root, "programs", "meta.json"), "w") as f:
+        json.dump(meta, f, indent=2)
+    return render(out_root)
+
+
+def render(out_root):
+    """Writes programs/section.md from programs/meta.json and each program's runs.csv and plots,
+    then RESULTS.md (when the directory is a compare/run result)."""
+    with open(os.path.join(out_root, "programs", "meta.json")) as f:
+        meta = json.load(f)
+    names, results, sections = meta["allocators"], [], []
+    for program in PROGRAMS:
+        if program.name in meta["not_run"]:
+            sections.append(f"### {program.name}\n\nNot run: {meta['not_run'][program.name]}.\n")
+            continue
+        if program.name not in meta["programs"]:
+            continue
+        rel = f"programs/{program.name}"
+        rows = report.read_runs_csv(os.path.join(out_root, rel, "runs.csv"))
+        plot_files = {key: f"plots/{stem}.png" for key, stem in (("timeline", "rss-over-time"),
+                                                                   ("scatter", "time-vs-peak-rss"))
+                      if os.path.isfile(os.path.join(out_root, rel, "plots", f"{stem}.png"))}
+        results.append((program, rows))
+        sections.append(program_section(program, rows, names, plot_files, rel))
     text = ["## Real programs (hakmem ab)", "",
-            f"Measured with `hakmem ab` (`{cli_text(command)}`): {args.reps} run(s) per allocator, interleaved, "
-            f"started {started}, took {_clock(time.monotonic() - t0)}; load average before {load}, after "
-            f"{machine.loadavg()}. Wall time and peak RSS of the whole process tree (medians); every table "
-            "below also has CPU time, RSS − LazyFree, mean RSS, faults and ratios, and each program's "
-            "raw runs are in `programs/<name>/`.", "", summary_table(results, names), "", ab.HOW_TO_READ, ""]
+            f"Measured with `hakmem ab` (`{meta['command']}`): {meta['reps']} run(s) per allocator, interleaved, "
+            f"started {meta['started']}, took {meta['duration']}; load average before {meta['loadavg_before']}, "
+            f"after {meta['loadavg_after']}. Medians of wall time, CPU time (user + system of the whole tree: "
+            "steadier than wall time when the machine is loaded) and peak RSS of the whole process tree; every "
+            "table below also has RSS − LazyFree, mean RSS, faults and ratios, and each program's raw runs are "
+            "in `programs/<name>/`.", "", summary_table(results, names), "", ab.HOW_TO_READ, ""]
     with open(os.path.join(out_root, SECTION), "w") as f:
         f.write("\n".join(text + sections))
     from .cli import report_only  # rewrites RESULTS.md with the section
