@@ -12,6 +12,21 @@ set_target_properties(hakmem PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${P
 # links it calls the hk_* API and keeps its own malloc.
 set_target_properties(hakmem_core PROPERTIES OUTPUT_NAME hakmem EXPORT_NAME hakmem_static)
 
+# include/hakmem.h carries the version as macros for programs that include
+# it; project() is where the version is set, and the two must agree.
+file(STRINGS ${PROJECT_SOURCE_DIR}/include/hakmem.h version_lines REGEX "^#define HAKMEM_VERSION_(MAJOR|MINOR|PATCH|STRING) ")
+set(header_version "")
+foreach(part MAJOR MINOR PATCH)
+  string(REGEX MATCH "HAKMEM_VERSION_${part} ([0-9]+)" m "${version_lines}")
+  list(APPEND header_version "${CMAKE_MATCH_1}")
+endforeach()
+list(JOIN header_version "." header_version)
+string(REGEX MATCH "HAKMEM_VERSION_STRING \"([^\"]*)\"" m "${version_lines}")
+if(NOT header_version STREQUAL PROJECT_VERSION OR NOT CMAKE_MATCH_1 STREQUAL PROJECT_VERSION)
+  message(FATAL_ERROR "include/hakmem.h has version ${header_version} (string '${CMAKE_MATCH_1}'), "
+    "project() in CMakeLists.txt has ${PROJECT_VERSION}: change the HAKMEM_VERSION_* macros to match")
+endif()
+
 # The source tree's include directories (include/ and the repo root for the
 # tests' internal headers) are for the build tree only; an installed consumer
 # sees include/ under the prefix.

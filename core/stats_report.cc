@@ -84,6 +84,9 @@ int hakmem_stats(hakmem_stats_t* out) {
 void hakmem_print_stats(int fd) {
   hakmem_stats_t s;
   hakmem_stats(&s);
+  Line v;
+  v.str("hakmem: version ").str(hakmem_version_string()).chr('\n');
+  v.write(fd);
   hakmem::print_options(hakmem::g_rt.opt, fd);
   Line h;
   h.str("hakmem: RSS breakdown (kernel figures from /proc/self/smaps_rollup)\n");

@@ -6,13 +6,26 @@
  *  - Link the prefixed API (hk_*) from libhakmem.so or the hakmem_core static
  *    library: the same allocator without interposing on the process malloc.
  *
- * hakmem_collect() and hakmem_stats() work in both cases.
+ * hakmem_collect() and hakmem_stats() work in both cases, and so do glibc's
+ * malloc extensions (malloc_trim, mallinfo2, mallopt, ...): under LD_PRELOAD
+ * under their own names, and here as hk_malloc_trim() and so on.
  */
 #ifndef HAKMEM_H
 #define HAKMEM_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <malloc.h>
+
+/* The version; CMake refuses to configure when these differ from
+ * project(hakmem VERSION ...), which also names the soname (libhakmem.so.MAJOR). */
+#define HAKMEM_VERSION_MAJOR 0
+#define HAKMEM_VERSION_MINOR 1
+#define HAKMEM_VERSION_PATCH 0
+#define HAKMEM_VERSION_STRING "0.1.0"
+/* One number that compares in order: MAJOR * 10000 + MINOR * 100 + PATCH. */
+#define HAKMEM_VERSION (HAKMEM_VERSION_MAJOR * 10000 + HAKMEM_VERSION_MINOR * 100 + HAKMEM_VERSION_PATCH)
 
 #if defined(__GNUC__)
 #define HAKMEM_API __attribute__((visibility("default")))
@@ -35,6 +48,30 @@ HAKMEM_API void*  hk_aligned_alloc(size_t alignment, size_t size);
 HAKMEM_API void*  hk_valloc(size_t size);
 HAKMEM_API void*  hk_pvalloc(size_t size);
 HAKMEM_API size_t hk_malloc_usable_size(const void* ptr);
+
+/* The library's version: HAKMEM_VERSION and HAKMEM_VERSION_STRING of the
+ * build that is running, which may be newer than the header a program was
+ * compiled with (same major version: same soname). */
+HAKMEM_API int hakmem_version(void);
+HAKMEM_API const char* hakmem_version_string(void);
+
+/* glibc's malloc extensions on hakmem's own memory (see hakmem(3)).
+ * hk_malloc_trim: releases idle memory now (as hakmem_collect(1), and the
+ *   cached freed large mappings in FAST too); 1 if any went back to the kernel.
+ * hk_mallinfo2 / hk_mallinfo: arena = committed small-object slabs,
+ *   uordblks = bytes handed out in them, fordblks = their free bytes (thread
+ *   caches included, also in fsmblks/smblks), hblks/hblkhd = live large
+ *   mappings, keepcost = cached freed large mappings; mallinfo's ints saturate.
+ * hk_malloc_stats: glibc's summary on stderr.
+ * hk_malloc_info: glibc's XML; options must be 0 (else -1 with EINVAL).
+ * hk_mallopt: 1 for glibc's documented parameters with valid values, 0 for
+ *   the rest; M_TRIM_THRESHOLD sets LEAN's idle cap, the others change nothing. */
+HAKMEM_API int hk_malloc_trim(size_t pad);
+HAKMEM_API struct mallinfo2 hk_mallinfo2(void);
+HAKMEM_API struct mallinfo hk_mallinfo(void);
+HAKMEM_API void hk_malloc_stats(void);
+HAKMEM_API int hk_malloc_info(int options, FILE* fp);
+HAKMEM_API int hk_mallopt(int param, int value);
 
 /* Release idle memory now.
  * force == 0: apply the decommit policy at the current time (what is due).

@@ -425,7 +425,7 @@ void trim_cache(uint64_t now, bool force) {
 
 Stats stats() {
   LockGuard lg(g_large.lock);
-  return Stats{g_large.live_bytes, g_large.cache_bytes, g_large.cap * sizeof(Entry) + g_large.records_bytes};
+  return Stats{g_large.live_bytes, g_large.cache_bytes, g_large.cap * sizeof(Entry) + g_large.records_bytes, g_large.count};
 }
 
 void fork_prepare() { g_large.lock.lock(); }

@@ -24,6 +24,7 @@ void trim_cache(uint64_t now_ms, bool force);
 
 struct Stats {
   size_t live_bytes = 0, cache_bytes = 0, table_bytes = 0;
+  size_t live_count = 0;  // live large blocks
 };
 Stats stats();
 

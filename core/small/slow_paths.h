@@ -64,6 +64,7 @@ struct SmallStats {
   size_t live_pages = 0;  // bytes of the pages that hold a live object (objects in other threads' caches count as live)
   struct PerClass {
     size_t superslabs = 0, live_bytes = 0, committed = 0, lazyfree = 0, dontneed = 0;
+    size_t tcache_bytes = 0;  // of live_bytes, in thread caches
   } per_class[kNumClasses];
 };
 SmallStats small_stats();

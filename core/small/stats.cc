@@ -117,9 +117,12 @@ SmallStats small_stats() {
   for (ThreadHeap* h = g_all_heaps; h; h = h->next_all) {
     st.metadata += sizeof(ThreadHeap);
     if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED)) continue;
-    for (unsigned c = 0; c < kNumClasses; ++c)
-      st.tcache_bytes += size_t{h->tc[c].limit - static_cast<uint32_t>(__atomic_load_n(&h->tc[c].slots_left, __ATOMIC_RELAXED))} *
-                         class_size(c);
+    for (unsigned c = 0; c < kNumClasses; ++c) {
+      size_t cached = size_t{h->tc[c].limit - static_cast<uint32_t>(__atomic_load_n(&h->tc[c].slots_left, __ATOMIC_RELAXED))} *
+                      class_size(c);
+      st.per_class[c].tcache_bytes += cached;
+      st.tcache_bytes += cached;
+    }
   }
   st.live_bytes -= st.tcache_bytes < st.live_bytes ? st.tcache_bytes : st.live_bytes;
   return st;

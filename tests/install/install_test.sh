@@ -80,6 +80,9 @@ pc_libdir=$(pkg-config --variable=libdir hakmem)
   || fail "consumer: build with pkg-config"
 readelf -d "$tmp/consumer_pc" | grep -q "NEEDED.*\[libhakmem.so.$major\]" || fail "consumer_pc does not need libhakmem.so.$major"
 run_consumer "$tmp/consumer_pc" shared LD_LIBRARY_PATH="$libdir"
+# HAKMEM_STATS names the version first.
+report=$(run_consumer "$tmp/consumer_pc" shared LD_LIBRARY_PATH="$libdir" HAKMEM_STATS=1)
+grep -qx "hakmem: version $version" <<<"$report" || { echo "$report" >&2; fail "HAKMEM_STATS does not print 'hakmem: version $version'"; }
 # Static through pkg-config: the archive by path, its private libraries from --static.
 # shellcheck disable=SC2046
 "$cc" -O2 -o "$tmp/consumer_pc_static" "$src/tests/install/consumer/consumer.c" $(pkg-config --cflags hakmem) \

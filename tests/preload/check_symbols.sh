@@ -25,7 +25,9 @@ for s in malloc free calloc realloc posix_memalign aligned_alloc memalign valloc
          _ZdlPvSt11align_val_t _ZdaPvSt11align_val_t \
          _ZdlPvmSt11align_val_t _ZdaPvmSt11align_val_t \
          _ZdlPvSt11align_val_tRKSt9nothrow_t _ZdaPvSt11align_val_tRKSt9nothrow_t \
-         hk_malloc hk_free hakmem_collect hakmem_stats hakmem_print_stats; do
+         malloc_trim mallinfo2 mallinfo malloc_stats malloc_info mallopt \
+         hk_malloc hk_free hk_malloc_trim hk_mallinfo2 hk_mallopt \
+         hakmem_collect hakmem_stats hakmem_print_stats hakmem_version hakmem_version_string; do
   grep -qx -- "$s" <<<"$syms" || missing+=("$s")
 done
 ((${#missing[@]} == 0)) || fail "not exported: ${missing[*]}"

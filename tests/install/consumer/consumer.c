@@ -4,8 +4,9 @@
  *   consumer shared PREFIX   linked with libhakmem.so: malloc itself is hakmem's
  *   consumer static PREFIX   linked with libhakmem.a: the hk_* API only, malloc is the C library's
  *
- * Checks that the hakmem it runs is the one installed under PREFIX and that
- * allocations show in hakmem's own statistics. Exit 0 on success. */
+ * Checks that the hakmem it runs is the one installed under PREFIX, of the
+ * version of the header it was compiled with, and that allocations show in
+ * hakmem's own statistics. Exit 0 on success. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <hakmem.h>
@@ -62,6 +63,12 @@ int main(int argc, char** argv) {
     return fail("the static library was not linked in");
   }
 
+  if (hakmem_version() != HAKMEM_VERSION || strcmp(hakmem_version_string(), HAKMEM_VERSION_STRING) != 0) {
+    fprintf(stderr, "consumer: library %d (%s), header %d (%s)\n", hakmem_version(), hakmem_version_string(),
+            HAKMEM_VERSION, HAKMEM_VERSION_STRING);
+    return fail("the library's version is not the header's");
+  }
+
   hakmem_stats_t s;
   hakmem_stats(&s);
   const char* mode = getenv("HAKMEM_MEM_LEAN");
@@ -73,7 +80,8 @@ int main(int argc, char** argv) {
   if (shared && via_malloc < 64 * 1000) return fail("linked with libhakmem.so, but malloc is not hakmem's");
   if (!shared && via_malloc != 0) return fail("linked with libhakmem.a, but malloc reached hakmem");
 
-  printf("consumer %s: hakmem from %s, %s mode, malloc is %s\n", argv[1], lib, s.lean ? "LEAN" : "FAST",
+  printf("consumer %s: hakmem %s from %s, %s mode, malloc is %s\n", argv[1], hakmem_version_string(), lib,
+         s.lean ? "LEAN" : "FAST",
          shared ? "hakmem's" : "the C library's");
   return 0;
 }
