@@ -2,6 +2,7 @@
 """Environment parsing: a bad value never crashes or silently changes behaviour.
 It prints one clear line on stderr naming the variable, the value and the default."""
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,11 @@ with tempfile.TemporaryDirectory() as d:
     text = open(path).read() if os.path.exists(path) else ""
     if text.count("hakmem: mode LEAN") != 2 or "hakmem:   rss " not in text or f"HAKMEM_STATS={path}" not in text:
         failures.append(f"HAKMEM_STATS={path}: want two appended reports, got {text[:300]!r}")
+    # Each report starts with the library's version (issue 13), from the header's macros.
+    hdr = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../include/hakmem.h")).read()
+    version = re.search(r'#define HAKMEM_VERSION_STRING "([^"]+)"', hdr).group(1)
+    if not text.startswith(f"hakmem: version {version}\n") or text.count(f"hakmem: version {version}\n") != 2:
+        failures.append(f"HAKMEM_STATS={path}: each report must start with 'hakmem: version {version}', got {text[:120]!r}")
 
 # A secure-execution process (here: setuid to another user) ignores HAKMEM_*,
 # as glibc ignores MALLOC_* there: the caller must not make a privileged
