@@ -1,7 +1,10 @@
-// The opt-in background thread (HAKMEM_DECOMMIT_THREAD=1): a process that
-// goes idle never calls the allocator, so nothing else would release its
-// idle memory. It sleeps on a futex while nothing is pending, then until the
-// next deadline, and runs the sweep like any slow path.
+// The background thread (HAKMEM_DECOMMIT_THREAD, on by default in LEAN): a
+// process that goes idle never calls the allocator, so nothing else would
+// release its idle memory. It is started the first time something waits to
+// be released (a program that never frees never gets one), sleeps on a
+// futex while nothing is pending, then until the next deadline, and runs the
+// sweep like any slow path. It blocks every signal (the program's signals
+// must reach the program's threads) and is named "hakmem-decommit".
 #include "core/platform/clock.h"
 #include "core/platform/thread.h"
 #include "decommit/deadline.h"
@@ -11,6 +14,7 @@ namespace hakmem::decommit {
 
 namespace {
 void* background_main(void*) {
+  os::name_this_thread("hakmem-decommit");
   for (;;) {
     uint32_t seq = g_background_seq.load(std::memory_order_acquire);
     uint64_t deadline = g_next_deadline.load(std::memory_order_relaxed);
@@ -33,7 +37,7 @@ void* background_main(void*) {
 void start_background_thread() {
   BackgroundState expected = BackgroundState::NotStarted;
   if (!g_background_state.compare_exchange_strong(expected, BackgroundState::Running)) return;
-  if (!os::start_detached_thread(background_main, 64)) g_background_state.store(BackgroundState::NotStarted);
+  if (!os::start_detached_thread(background_main, 64)) g_background_state.store(BackgroundState::Failed);
 }
 
 }  // namespace hakmem::decommit

@@ -46,7 +46,7 @@ void wake_background() {
   if (!g_rt.opt.decommit_thread) return;
   g_background_seq.fetch_add(1, std::memory_order_release);
   // Not started yet: run_if_due starts it, outside any lock.
-  if (g_background_state.load(std::memory_order_relaxed) == BackgroundState::NotStarted) return;
+  if (g_background_state.load(std::memory_order_relaxed) != BackgroundState::Running) return;
   os::futex_wake_one(&g_background_seq);
 }
 

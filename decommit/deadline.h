@@ -24,9 +24,11 @@ uint64_t run_due_at(uint64_t d);
 // Remote frees wait to be collected: a run soon (an eighth of a delay).
 void note_remote_frees();
 
-// The background thread (HAKMEM_DECOMMIT_THREAD=1): its wake-up word and
-// whether it runs.
-enum class BackgroundState : int { NotStarted, Running };
+// The background thread (HAKMEM_DECOMMIT_THREAD, on by default in LEAN): its
+// wake-up word and whether it runs. Failed: pthread_create refused (a thread
+// limit, a sandbox); not retried on every slow path, the program's own calls
+// release as without the thread. A forked child starts from NotStarted.
+enum class BackgroundState : int { NotStarted, Running, Failed };
 extern std::atomic<uint32_t> g_background_seq;
 extern std::atomic<BackgroundState> g_background_state;
 // Wakes the background thread, if there is one, to look at the deadline.

@@ -67,14 +67,14 @@ bool release_if_over_budget() {
 
 void run_if_due_at(uint64_t now) {
   if (!g_rt.releases) return;
-  start_background_thread_if_asked();
   uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
-  if (d != UINT64_MAX && now >= run_due_at(d)) run(now, false);
+  if (d == UINT64_MAX) return;
+  start_background_thread_if_asked();  // something waits to be released
+  if (now >= run_due_at(d)) run(now, false);
 }
 
 void run_if_due() {
   if (!g_rt.releases) return;
-  start_background_thread_if_asked();
   if (g_next_deadline.load(std::memory_order_relaxed) != UINT64_MAX) run_if_due_at(os::now_ms_coarse());
 }
 

@@ -3,6 +3,8 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,10 +35,21 @@ bool start_detached_thread(void* (*fn)(void*), unsigned stack_kib) {
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   pthread_attr_setstacksize(&attr, size_t{stack_kib} * 1024);
+  // A new thread inherits the creator's mask: block everything around the
+  // create, then restore the creator's.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t t;
   bool ok = pthread_create(&t, &attr, fn, nullptr) == 0;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
   pthread_attr_destroy(&attr);
   return ok;
+}
+
+void name_this_thread(const char* name) {
+  ErrnoGuard g;
+  prctl(PR_SET_NAME, name, 0, 0, 0);
 }
 
 void thread_exit_key_create(void (*destructor)(void*)) { pthread_key_create(&g_exit_key, destructor); }

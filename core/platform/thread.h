@@ -12,8 +12,12 @@ void futex_wait(std::atomic<uint32_t>* word, uint32_t expected, uint64_t timeout
 // Wakes one thread sleeping on word.
 void futex_wake_one(std::atomic<uint32_t>* word);
 
-// Starts fn on a detached thread with a small stack; false on failure.
+// Starts fn on a detached thread with a small stack and every signal
+// blocked (it must never take a signal meant for the program); false on
+// failure.
 bool start_detached_thread(void* (*fn)(void*), unsigned stack_kib);
+// Names the calling thread (at most 15 characters; shown by top -H, ps -L).
+void name_this_thread(const char* name);
 
 // The key whose destructor runs at each thread's exit with the value the
 // thread set (thread_exit_key_set).
