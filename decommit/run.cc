@@ -80,7 +80,11 @@ void run_if_due() {
 
 void reset_after_fork() {
   g_background_state.store(BackgroundState::NotStarted);
-  g_run_busy.store(0);
+  // A run the fork interrupted (another thread's, which the child does not
+  // have) had cleared the deadline and not yet noted what it left due: in
+  // the child that memory would wait for the child's next free. Due now: the
+  // child's next tick or slow path sweeps everything and starts its thread.
+  if (g_run_busy.exchange(0)) note_deadline(os::now_ms_coarse());
 }
 
 }  // namespace hakmem::decommit

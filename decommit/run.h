@@ -24,7 +24,8 @@ void run_if_due_at(uint64_t now_ms);
 bool release_if_over_budget();
 // Starts the background thread (HAKMEM_DECOMMIT_THREAD=1) once.
 void start_background_thread();
-// In a forked child: no run is under way, no background thread exists.
+// In a forked child: no run is under way, no background thread exists; what
+// a run interrupted by the fork left unswept is due at once.
 void reset_after_fork();
 
 }  // namespace hakmem::decommit
