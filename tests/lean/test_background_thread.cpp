@@ -1,4 +1,5 @@
-// LEAN's background decommit thread (on by default in LEAN): it must be
+// LEAN's background decommit thread (on by default in LEAN; registered
+// without HAKMEM_DECOMMIT_THREAD, so the default is what is tested): it must be
 // invisible to the program except for the memory it gives back.
 // - It blocks every signal, so a process-directed signal that the program
 //   blocks in its own threads (to take it with sigwait) is not delivered to
