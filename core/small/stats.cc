@@ -39,8 +39,8 @@ size_t slab_live_page_bytes(const SlabMeta* s, const CacheBin* own_bin) {
   count_list(s->local_free);
   count_list(s->remote_free.load(std::memory_order_acquire));
   if (own_bin)
-    for (const FreeNode* f = own_bin->head; f; f = link_decode(f))
-      if (find_slab(f) == s) {
+    for (uint32_t i = 0; i < own_bin->count; ++i)
+      if (const FreeNode* f = own_bin->slots[i]; find_slab(f) == s) {
         object_pages(s, object_index_of(s, f), &first, &last);
         count(free_objs, first, last);
       }
@@ -117,9 +117,11 @@ SmallStats small_stats() {
   for (ThreadHeap* h = g_all_heaps; h; h = h->next_all) {
     st.metadata += sizeof(ThreadHeap);
     if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED)) continue;
-    for (unsigned c = 0; c < kNumClasses; ++c)
-      st.tcache_bytes += size_t{h->tc[c].limit - static_cast<uint32_t>(__atomic_load_n(&h->tc[c].slots_left, __ATOMIC_RELAXED))} *
-                         class_size(c);
+    for (unsigned c = 0; c < kNumClasses; ++c) {
+      const CacheBin& b = h->tc[c];
+      st.metadata += size_t{b.limit} * sizeof(FreeNode*);  // the slot array of a class in use
+      st.tcache_bytes += size_t{__atomic_load_n(&b.count, __ATOMIC_RELAXED)} * class_size(c);
+    }
   }
   st.live_bytes -= st.tcache_bytes < st.live_bytes ? st.tcache_bytes : st.live_bytes;
   return st;
