@@ -43,10 +43,10 @@ inline constexpr BinOffsets kBinOffsets = make_bin_offsets();
 // into a cached object can steer it, and there is no link to check.
 [[gnu::always_inline]] inline void* small_alloc_at(size_t off) {
   CacheBin& b = *reinterpret_cast<CacheBin*>(reinterpret_cast<char*>(tl_cache.bins) + off);
-  uint32_t n = b.count;
-  if (__builtin_expect(n != 0, 1)) {
-    FreeNode* f = b.slots[--n];
-    b.count = n;
+  FreeNode** top = b.top;
+  if (__builtin_expect(low32(top) != b.base_low, 1)) {
+    FreeNode* f = *--top;
+    b.top = top;
     f->guard = 0;
     return f;
   }
@@ -71,11 +71,11 @@ inline constexpr BinOffsets kBinOffsets = make_bin_offsets();
 [[gnu::always_inline]] inline void owner_push(const SlabMeta* s, FreeNode* f, uintptr_t guard, uintptr_t thread_ptr) {
   CacheBin& b = *reinterpret_cast<CacheBin*>(thread_ptr + s->cache_bin_offset);
   f->guard = guard;
-  const uint32_t n = b.count;
+  FreeNode** top = b.top;
   // A full bin: the older half goes back to the slabs, then f is pushed.
-  if (__builtin_expect(n == b.limit, 0)) return small_flush(tl_heap, &b, f);
-  b.slots[n] = f;
-  b.count = n + 1;
+  if (__builtin_expect(low32(top) == b.end_low, 0)) return small_flush(tl_heap, &b, f);
+  *top = f;
+  b.top = top + 1;
   // Only a mode that releases memory needs the clock. The flag test is
   // cheaper than the counter: every free decrementing one word makes a
   // chain of dependent read-modify-writes that costs FAST ~5% of its speed.

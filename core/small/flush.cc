@@ -58,25 +58,27 @@ void tcache_return(ThreadHeap* h, unsigned c, FreeNode* const* objs, uint32_t n)
 
 void heap_return_bin(ThreadHeap* h, unsigned c) {
   CacheBin& b = h->tc[c];
-  const uint32_t n = b.count;
-  b.count = 0;
-  tcache_return(h, c, b.slots, n);
+  const uint32_t n = bin_count(b);
+  FreeNode** slots = bin_slots(b);
+  b.top = slots;
+  tcache_return(h, c, slots, n);
 }
 
 [[gnu::noinline]] void small_flush(ThreadHeap* h, CacheBin* bin, FreeNode* f) {
   unsigned c = static_cast<unsigned>(bin - h->tc);
   CacheBin& b = *bin;
   // The newer half stays (moved to the bottom of the array), the older goes.
-  const uint32_t keep = b.limit / 2;
-  const uint32_t back = b.count - keep;
+  FreeNode** slots = bin_slots(b);
+  const uint32_t keep = bin_limit(b) / 2;
+  const uint32_t back = bin_count(b) - keep;
   {
     OwnerLock g(h);
     if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
-    tcache_return(h, c, b.slots, back);
+    tcache_return(h, c, slots, back);
   }
-  __builtin_memmove(b.slots, b.slots + back, keep * sizeof(FreeNode*));
-  b.slots[keep] = f;
-  b.count = keep + 1;
+  __builtin_memmove(slots, slots + back, keep * sizeof(FreeNode*));
+  slots[keep] = f;
+  b.top = slots + keep + 1;
 }
 
 void heap_flush_all_locked(ThreadHeap* h, bool release_current) {

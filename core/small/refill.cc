@@ -36,7 +36,7 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
     if (parked) retag_owner(s);
   }
   if (!s->local_free && s->carved == s->capacity && s->released_pages) slab_reclaim_pages(s);
-  FreeNode** out = b.slots + b.count;  // room for want (refill_want: at most half the bin)
+  FreeNode** out = b.top;  // room for want (refill_want: at most half the bin)
   if (s->local_free) {
     // The list's first object is popped first: it goes on top.
     FreeNode* f = s->local_free;
@@ -71,7 +71,7 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
     __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by free() in other threads
   }
   s->used += n;
-  b.count += n;
+  b.top += n;
   return n;
 }
 
@@ -84,7 +84,7 @@ constexpr uint32_t kFirstRefill = 4;
 constexpr uint32_t kRefillRamp = 8;
 
 uint32_t refill_want(const CacheBin& b, HeapBin& bin) {
-  const uint32_t half = b.limit / 2 ? b.limit / 2 : 1;
+  const uint32_t half = bin_limit(b) / 2 ? bin_limit(b) / 2 : 1;
   const uint32_t ramp = kFirstRefill << bin.refills;
   if (bin.refills < kRefillRamp) bin.refills++;
   return ramp < half ? ramp : half;
@@ -137,7 +137,7 @@ bool refill(ThreadHeap* h, unsigned c) {
   }
   decommit::run_if_due();
   CacheBin& b = h->tc[c];
-  if (b.count == 0) {
+  if (bin_count(b) == 0) {
     OwnerLock g(h);
     if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
     if (!refill(h, c)) {
@@ -145,7 +145,7 @@ bool refill(ThreadHeap* h, unsigned c) {
       return nullptr;
     }
   }
-  FreeNode* f = b.slots[--b.count];
+  FreeNode* f = *--b.top;
   f->guard = 0;
   return f;
 }

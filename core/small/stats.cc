@@ -39,8 +39,8 @@ size_t slab_live_page_bytes(const SlabMeta* s, const CacheBin* own_bin) {
   count_list(s->local_free);
   count_list(s->remote_free.load(std::memory_order_acquire));
   if (own_bin)
-    for (uint32_t i = 0; i < own_bin->count; ++i)
-      if (const FreeNode* f = own_bin->slots[i]; find_slab(f) == s) {
+    for (uint32_t i = 0, n = bin_count(*own_bin); i < n; ++i)
+      if (const FreeNode* f = bin_slots(*own_bin)[i]; find_slab(f) == s) {
         object_pages(s, object_index_of(s, f), &first, &last);
         count(free_objs, first, last);
       }
@@ -119,8 +119,9 @@ SmallStats small_stats() {
     if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED)) continue;
     for (unsigned c = 0; c < kNumClasses; ++c) {
       const CacheBin& b = h->tc[c];
-      st.metadata += size_t{b.limit} * sizeof(FreeNode*);  // the slot array of a class in use
-      st.tcache_bytes += size_t{__atomic_load_n(&b.count, __ATOMIC_RELAXED)} * class_size(c);
+      const CacheBin now{__atomic_load_n(&b.top, __ATOMIC_RELAXED), b.base_low, b.end_low};  // the owner may be pushing
+      st.metadata += size_t{bin_limit(now)} * sizeof(FreeNode*);  // the slot array of a class in use
+      st.tcache_bytes += size_t{bin_count(now)} * class_size(c);
     }
   }
   st.live_bytes -= st.tcache_bytes < st.live_bytes ? st.tcache_bytes : st.live_bytes;

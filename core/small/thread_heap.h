@@ -23,19 +23,29 @@
 
 namespace hakmem {
 
-// A thread cache bin: a bounded stack of free objects with no lock.
-// slots[0, count) are the objects cached, slots[count - 1] the next one
-// malloc returns. The array is its heap's (heap_class_setup: in the heap's
-// own mapping, never in the objects), so a cached object holds no link: a
-// write into it after free cannot choose what malloc returns, and malloc
-// reads nothing from the object it pops. A free finding count == limit
+// A thread cache bin: a bounded stack of free objects with no lock, in an
+// array of its heap's (heap_class_setup: in the heap's own mapping, never in
+// the objects). A cached object holds no link: a write into it after free
+// cannot choose what malloc returns, and malloc reads nothing from the
+// object it pops. top is one past the newest object; the array's bounds are
+// kept as the low 32 bits of their addresses, which tell top equal to a
+// bound exactly (an array is far smaller than 4 GiB): malloc pops with one
+// load and one compare, free pushes likewise. A free finding the bin full
 // first returns the older half to the slabs (small_flush). A class the
-// thread has not used has no array: slots null, count and limit 0.
+// thread has not used has no array: every field 0, so the bin reads as
+// both empty and full.
 struct CacheBin {
-  FreeNode** slots;
-  uint32_t count;
-  uint32_t limit;
+  FreeNode** top;     // one past the newest cached object
+  uint32_t base_low;  // low 32 bits of the array's address: top's when the bin is empty
+  uint32_t end_low;   // low 32 bits of the address past its last slot: top's when full
 };
+
+[[gnu::always_inline]] inline uint32_t low32(const void* p) { return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p)); }
+// The bin's objects: bin_slots(b)[0, bin_count(b)), the last the newest.
+inline uint32_t bin_count(const CacheBin& b) { return (low32(b.top) - b.base_low) / sizeof(FreeNode*); }
+inline uint32_t bin_limit(const CacheBin& b) { return (b.end_low - b.base_low) / sizeof(FreeNode*); }
+inline FreeNode** bin_slots(const CacheBin& b) { return b.top - bin_count(b); }
+inline CacheBin make_bin(FreeNode** slots, uint32_t limit) { return CacheBin{slots, low32(slots), low32(slots + limit)}; }
 
 // A heap's slabs of one class.
 struct HeapBin {

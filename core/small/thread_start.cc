@@ -86,7 +86,7 @@ ThreadHeap* heap_create() {
 
 void heap_class_setup(ThreadHeap* h, unsigned c) {
   auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
-  h->tc[c] = CacheBin{slots, 0, g_slots.limit[c]};
+  h->tc[c] = make_bin(slots, g_slots.limit[c]);
   h->bins[c] = HeapBin{};
   h->bin_seen[c] = nullptr;
   h->used_classes |= uint64_t{1} << c;

@@ -35,7 +35,7 @@ void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
   const uint64_t clock = h->clock_ms;
   for_each_class(h->used_classes, [&](unsigned c) {
     const CacheBin& b = h->tc[c];
-    FreeNode* top = b.count ? b.slots[b.count - 1] : nullptr;
+    FreeNode* top = bin_count(b) ? b.top[-1] : nullptr;
     const bool idle = top && top == h->bin_seen[c];
     if (idle || (all && top)) {
       // The slab_gained time: no later than the last look for an idle bin.
