@@ -24,8 +24,8 @@ namespace hakmem {
 namespace {
 // Objects resting in a cache bin pin their pages, and no other thread may
 // take them (the bins have no locks). Every half delay the owner looks at
-// its bins: one whose top object has not changed since the last look has been idle
-// that long and goes back to its slabs, aged from that look, so the sweep
+// its bins: one whose top object has not changed since the last look has
+// been idle that long and goes back to its slabs, aged from that look, so the sweep
 // releases its pages about one delay after the bin went idle. Once a delay
 // every bin goes back (a class in use refills once per delay, which costs
 // nothing measurable). A thread that never calls again keeps what its bins
