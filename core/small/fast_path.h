@@ -2,12 +2,11 @@
 // it. Inline everywhere they are used (core/api.h): no call, no stack
 // frame, no lock, no atomic read-modify-write.
 //
-//   small_alloc_at(bin offset)     pop the bin; link checked (free_link.h)
-//     small_alloc_checked          a link the fast check did not accept
+//   small_alloc_at(bin offset)     pop the bin's slot array
 //     small_alloc_slow             empty bin: refill (core/small/refill.cc)
 //   small_free(slab, p)            carved? not free already? owner?
 //     owner_push                   onto the owner's bin
-//       small_flush                bin over its limit (core/small/flush.cc)
+//       small_flush                bin full (core/small/flush.cc)
 //       heap_tick                  every tick_every frees in LEAN (core/small/tick.cc)
 //     small_free_remote            another thread's slab (core/small/remote_free.cc)
 #pragma once
@@ -39,21 +38,17 @@ inline constexpr BinOffsets kBinOffsets = make_bin_offsets();
 // The cache bin offset for n in [0, kLookupMax]: malloc's size lookup.
 [[gnu::always_inline]] inline size_t bin_offset_lookup(size_t n) { return detail::kBinOffsets.v[(n + 15) >> 4]; }
 
-// Allocates from the cache bin at byte offset off (bin_offset(class)).
+// Allocates from the cache bin at byte offset off (bin_offset(class)). The
+// pop reads the bin and its slot array, never the object: nothing written
+// into a cached object can steer it, and there is no link to check.
 [[gnu::always_inline]] inline void* small_alloc_at(size_t off) {
   CacheBin& b = *reinterpret_cast<CacheBin*>(reinterpret_cast<char*>(tl_cache.bins) + off);
-  FreeNode* f = b.head;
-  if (__builtin_expect(f != nullptr, 1)) {
-    FreeNode* next = link_decode(f);
-    // A link the fast check does not accept ends in a tail call, so that
-    // the fast path needs no stack frame.
-    if (!kEncodeLinks || link_fast_ok(f, next)) {
-      b.head = next;
-      b.slots_left++;
-      f->guard = 0;
-      return f;
-    }
-    return small_alloc_checked(&b, f, next, static_cast<unsigned>(off / sizeof(CacheBin)));
+  FreeNode** top = b.top;
+  if (__builtin_expect(low32(top) != b.base_low, 1)) {
+    FreeNode* f = *--top;
+    b.top = top;
+    f->guard = 0;
+    return f;
   }
   return small_alloc_slow(tl_heap, static_cast<unsigned>(off / sizeof(CacheBin)));
 }
@@ -75,10 +70,12 @@ inline constexpr BinOffsets kBinOffsets = make_bin_offsets();
 // its cache bin. guard is f's guard value.
 [[gnu::always_inline]] inline void owner_push(const SlabMeta* s, FreeNode* f, uintptr_t guard, uintptr_t thread_ptr) {
   CacheBin& b = *reinterpret_cast<CacheBin*>(thread_ptr + s->cache_bin_offset);
-  link_set(f, b.head);
   f->guard = guard;
-  b.head = f;
-  if (__builtin_expect(--b.slots_left < 0, 0)) return small_flush(tl_heap, &b);
+  FreeNode** top = b.top;
+  // A full bin: the older half goes back to the slabs, then f is pushed.
+  if (__builtin_expect(low32(top) == b.end_low, 0)) return small_flush(tl_heap, &b, f);
+  *top = f;
+  b.top = top + 1;
   // Only a mode that releases memory needs the clock. The flag test is
   // cheaper than the counter: every free decrementing one word makes a
   // chain of dependent read-modify-writes that costs FAST ~5% of its speed.

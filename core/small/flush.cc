@@ -20,7 +20,8 @@ namespace hakmem {
 
 namespace {
 // The owner's path back to a slab: puts the n objects first..last (linked
-// in that order, all of one slab owned by h) on the slab's free list.
+// in that order, all of one slab owned by h; last's link is set here) on
+// the slab's free list.
 // Returns the slab if it has no live object left.
 SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* last, uint32_t n) {
   SlabMeta* s = find_slab(first);
@@ -31,53 +32,53 @@ SlabMeta* slab_put_local(ThreadHeap* h, unsigned c, FreeNode* first, FreeNode* l
   return s->used == 0 ? s : nullptr;
 }
 
-void tcache_return(ThreadHeap* h, unsigned c, FreeNode* f) {
-  while (f) {
+// Returns objs[0, n) of cache bin c to their slabs, newest (highest index)
+// first, so each slab's free list hands out first what was freed last. The
+// bin's objects carry no links: each run is linked here, encoded, as it goes
+// onto its slab's list.
+void tcache_return(ThreadHeap* h, unsigned c, FreeNode* const* objs, uint32_t n) {
+  while (n) {
     // Objects freed together mostly come from one slab: return each run of
     // them at once. Slabs are 64 KiB aligned, so one slab is one value of
     // the address bits above kSlabShift.
-    const uintptr_t slab = reinterpret_cast<uintptr_t>(f) >> kSlabShift;
-    FreeNode* last = f;
-    uint32_t n = 1;
-    FreeNode* next = link_next_in_class(f, c);
-    while (next && reinterpret_cast<uintptr_t>(next) >> kSlabShift == slab) {
+    FreeNode* first = objs[--n];
+    const uintptr_t slab = reinterpret_cast<uintptr_t>(first) >> kSlabShift;
+    FreeNode* last = first;
+    uint32_t run = 1;
+    while (n && reinterpret_cast<uintptr_t>(objs[n - 1]) >> kSlabShift == slab) {
+      FreeNode* next = objs[--n];
+      link_set(last, next);
       last = next;
-      next = link_next_in_class(next, c);
-      ++n;
+      ++run;
     }
-    heap_release_if_empty(h, c, slab_put_local(h, c, f, last, n));
-    f = next;
+    heap_release_if_empty(h, c, slab_put_local(h, c, first, last, run));
   }
 }
 }  // namespace
 
 void heap_return_bin(ThreadHeap* h, unsigned c) {
   CacheBin& b = h->tc[c];
-  FreeNode* all = b.head;
-  b.head = nullptr;
-  b.slots_left = static_cast<int32_t>(b.limit);
-  tcache_return(h, c, all);
+  const uint32_t n = bin_count(b);
+  FreeNode** slots = bin_slots(b);
+  b.top = slots;
+  tcache_return(h, c, slots, n);
 }
 
-[[gnu::noinline]] void small_flush(ThreadHeap* h, CacheBin* bin) {
+[[gnu::noinline]] void small_flush(ThreadHeap* h, CacheBin* bin, FreeNode* f) {
   unsigned c = static_cast<unsigned>(bin - h->tc);
   CacheBin& b = *bin;
-  uint32_t keep = b.limit / 2;
-  FreeNode* cut = b.head;
-  for (uint32_t i = 1; i < keep && cut; ++i) cut = link_next_in_class(cut, c);
-  FreeNode* rest;
-  if (keep == 0 || !cut) {
-    rest = b.head;
-    b.head = nullptr;
-    b.slots_left = static_cast<int32_t>(b.limit);
-  } else {
-    rest = link_next_in_class(cut, c);
-    link_set(cut, nullptr);
-    b.slots_left = static_cast<int32_t>(b.limit - keep);
+  // The newer half stays (moved to the bottom of the array), the older goes.
+  FreeNode** slots = bin_slots(b);
+  const uint32_t keep = bin_limit(b) / 2;
+  const uint32_t back = bin_count(b) - keep;
+  {
+    OwnerLock g(h);
+    if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
+    tcache_return(h, c, slots, back);
   }
-  OwnerLock g(h);
-  if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
-  tcache_return(h, c, rest);
+  __builtin_memmove(slots, slots + back, keep * sizeof(FreeNode*));
+  slots[keep] = f;
+  b.top = slots + keep + 1;
 }
 
 void heap_flush_all_locked(ThreadHeap* h, bool release_current) {

@@ -1,5 +1,7 @@
-// Links of the small-object free lists (thread cache bins, slab free lists,
-// remote lists), stored in the first word of each free object.
+// Links of the small-object free lists that live in the objects: each
+// slab's free list and remote list, stored in the first word of each free
+// object. (Thread cache bins hold no links: they are arrays of pointers of
+// the heap's own, core/small/thread_heap.h.)
 //
 // A link stored raw lets one write after free choose what malloc returns
 // next. So every link is stored encoded with per-process secrets and the
@@ -9,14 +11,13 @@
 // The multiply spreads any change of the stored word over all bits of the
 // decoded one: a forged word, a link copied from another object, even one
 // flipped bit decodes to an address that is, but for odds of 2^-40 or so,
-// outside hakmem's slabs. Each decoded link is then checked before it is
-// followed: it must be null or a free object of the list's slab (lists of one
-// slab) or class (thread cache bins), carrying its slab's guard word. A
-// failed check aborts with one line naming the object whose link was
-// forged. The fast path's check is two compares: same 64 KiB slab as the
-// object holding the link, and the same guard word (free objects of a slab
-// all carry it; a live object has 0 there and an address outside the
-// object grid holds user data); anything else takes the full check.
+// not a free object of the list's slab (an XOR alone would turn a flipped
+// bit into a neighbouring object of the same slab, handed out twice). Each
+// decoded link is then checked before it is followed: it must be null or a
+// carved object of the list's slab carrying its guard word. A failed check
+// aborts with one line naming the object whose link was forged. These lists
+// are read on the slow paths only (refill, the owner collecting remote
+// frees, the decommit sweep), so the multiply costs malloc nothing.
 //
 // -DHAKMEM_ENCODE_LINKS=OFF stores links raw and skips the checks, for
 // measuring what they cost.
@@ -49,31 +50,10 @@ inline constexpr bool kEncodeLinks = HAKMEM_ENCODE_LINKS;
 }
 
 // A relaxed atomic store is a plain store; it keeps the compiler from
-// pairing it with the guard word's store into one vector store, which costs
-// free() two instructions more.
+// pairing it with the guard word's store into one vector store (a remote
+// free writes both), which costs instructions more.
 [[gnu::always_inline]] inline void link_set(FreeNode* at, const FreeNode* next) {
   __atomic_store_n(&at->link, link_encode(at, next), __ATOMIC_RELAXED);
-}
-
-// The out-of-line check (core/small/slab.cc) of a link of a class-c list (a thread cache bin)
-// that the fast check did not accept: returns next if it is null or a free
-// object of class c, else reports at.
-[[gnu::cold]] FreeNode* link_check_class_slow(const FreeNode* at, FreeNode* next, unsigned c);
-
-// The fast check of a link of a thread cache bin: next lies in the same
-// 64 KiB slab as the object at holding the link, and carries the same guard
-// word. Null and links to other slabs fail it and take link_check_class_slow.
-[[gnu::always_inline]] inline bool link_fast_ok(const FreeNode* at, const FreeNode* next) {
-  const uintptr_t n = reinterpret_cast<uintptr_t>(next), a = reinterpret_cast<uintptr_t>(at);
-  return __builtin_expect(((n ^ a) >> kSlabShift) == 0, 1) && __builtin_expect(next->guard == at->guard, 1);
-}
-
-// The next object after at in a thread cache bin of class c, checked.
-[[gnu::always_inline]] inline FreeNode* link_next_in_class(const FreeNode* at, unsigned c) {
-  FreeNode* next = link_decode(at);
-  if constexpr (!kEncodeLinks) return next;
-  if (link_fast_ok(at, next)) return next;
-  return link_check_class_slow(at, next, c);
 }
 
 // Whether a is the start of an object carved in slab s.

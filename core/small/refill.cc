@@ -36,19 +36,20 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
     if (parked) retag_owner(s);
   }
   if (!s->local_free && s->carved == s->capacity && s->released_pages) slab_reclaim_pages(s);
+  FreeNode** out = b.top;  // room for want (refill_want: at most half the bin)
   if (s->local_free) {
-    FreeNode* first = s->local_free;
-    FreeNode* last = first;
-    FreeNode* rest = link_next_in_slab(s, last);
-    n = 1;
-    while (n < want && rest) {
-      last = rest;
-      rest = link_next_in_slab(s, last);
-      ++n;
+    // The list's first object is popped first: it goes on top.
+    FreeNode* f = s->local_free;
+    while (n < want && f) {
+      out[n++] = f;
+      f = link_next_in_slab(s, f);
     }
-    s->local_free = rest;
-    link_set(last, b.head);
-    b.head = first;
+    s->local_free = f;
+    for (uint32_t i = 0; i < n / 2; ++i) {
+      FreeNode* t = out[i];
+      out[i] = out[n - 1 - i];
+      out[n - 1 - i] = t;
+    }
   } else if (s->carved < s->capacity) {
     // Carve lazily: about a page at a time, so fresh memory is touched only
     // as it is used.
@@ -59,18 +60,18 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
     if (n > page_worth) n = page_worth;
     // New objects carry the guard word like every free object, so that
     // free() of one never handed out is caught as the double free it is.
+    // The lowest address goes on top: handed out in address order.
     char* p = ss->obj_begin(s) + size_t{s->carved} * size;
     const uintptr_t guard = guard_of(s);
-    for (uint32_t i = n; i-- > 0;) {
+    for (uint32_t i = 0; i < n; ++i) {
       auto* f = reinterpret_cast<FreeNode*>(p + size_t{i} * size);
-      link_set(f, b.head);
       f->guard = guard;
-      b.head = f;
+      out[n - 1 - i] = f;
     }
     __atomic_store_n(&s->carved, s->carved + n, __ATOMIC_RELAXED);  // read by free() in other threads
   }
   s->used += n;
-  b.slots_left -= static_cast<int32_t>(n);
+  b.top += n;
   return n;
 }
 
@@ -83,7 +84,7 @@ constexpr uint32_t kFirstRefill = 4;
 constexpr uint32_t kRefillRamp = 8;
 
 uint32_t refill_want(const CacheBin& b, HeapBin& bin) {
-  const uint32_t half = b.limit / 2 ? b.limit / 2 : 1;
+  const uint32_t half = bin_limit(b) / 2 ? bin_limit(b) / 2 : 1;
   const uint32_t ramp = kFirstRefill << bin.refills;
   if (bin.refills < kRefillRamp) bin.refills++;
   return ramp < half ? ramp : half;
@@ -136,7 +137,7 @@ bool refill(ThreadHeap* h, unsigned c) {
   }
   decommit::run_if_due();
   CacheBin& b = h->tc[c];
-  if (!b.head) {
+  if (bin_count(b) == 0) {
     OwnerLock g(h);
     if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
     if (!refill(h, c)) {
@@ -144,16 +145,7 @@ bool refill(ThreadHeap* h, unsigned c) {
       return nullptr;
     }
   }
-  FreeNode* f = b.head;
-  b.head = link_next_in_class(f, c);
-  b.slots_left++;
-  f->guard = 0;
-  return f;
-}
-
-[[gnu::noinline]] void* small_alloc_checked(CacheBin* b, FreeNode* f, FreeNode* next, unsigned c) {
-  b->head = link_check_class_slow(f, next, c);
-  b->slots_left++;
+  FreeNode* f = *--b.top;
   f->guard = 0;
   return f;
 }

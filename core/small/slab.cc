@@ -68,14 +68,4 @@ bool object_parked(const SlabMeta* s, const void* p) {
   return (pages_mask(first, last) & released) != 0;
 }
 
-FreeNode* link_check_class_slow(const FreeNode* at, FreeNode* next, unsigned c) {
-  if (!next) return nullptr;
-  const SlabMeta* s = find_slab(next);
-  // Unused arena slots read as zeros: obj_size 0, nothing carved.
-  if (!s || s->class_idx != c || s->obj_size == 0 || !object_carved(s, reinterpret_cast<uintptr_t>(next)) ||
-      next->guard != s->guard)
-    report_corrupted_link(at);
-  return next;
-}
-
 }  // namespace hakmem

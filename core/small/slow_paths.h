@@ -20,11 +20,9 @@ struct CacheBin;
 struct ThreadHeap;
 
 void* small_alloc_slow(ThreadHeap* h, unsigned c);
-// Pops f, the head of bin b of class c, whose link to next the fast check
-// did not accept: checks it in full (aborting on a forged one).
-void* small_alloc_checked(CacheBin* b, FreeNode* f, FreeNode* next, unsigned c);
-// Returns half of the full cache bin b to the slabs.
-void small_flush(ThreadHeap* h, CacheBin* b);
+// Returns the older half of the full cache bin b to the slabs, then pushes
+// f (an object of the bin's class, its guard word written).
+void small_flush(ThreadHeap* h, CacheBin* b, FreeNode* f);
 void heap_tick(ThreadHeap* h);
 void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 // What check_object cannot see in the object itself: whether it lies in an
@@ -45,7 +43,8 @@ void heap_flush_all(ThreadHeap* h, bool release_current);
 void heap_flush_all_locked(ThreadHeap* h, bool release_current);
 ThreadHeap* heap_create();
 // The first use of class c by heap h (h->lock held, its cache bin empty):
-// sets up the class's cache bin, slab lists and idle tracking.
+// sets up the class's cache bin (its slot array in h's mapping), slab lists
+// and idle tracking.
 void heap_class_setup(ThreadHeap* h, unsigned c);
 void heap_thread_exit(ThreadHeap* h);
 // Registers heap_thread_exit to run at every thread's exit.

@@ -39,8 +39,8 @@ size_t slab_live_page_bytes(const SlabMeta* s, const CacheBin* own_bin) {
   count_list(s->local_free);
   count_list(s->remote_free.load(std::memory_order_acquire));
   if (own_bin)
-    for (const FreeNode* f = own_bin->head; f; f = link_decode(f))
-      if (find_slab(f) == s) {
+    for (uint32_t i = 0, n = bin_count(*own_bin); i < n; ++i)
+      if (const FreeNode* f = bin_slots(*own_bin)[i]; find_slab(f) == s) {
         object_pages(s, object_index_of(s, f), &first, &last);
         count(free_objs, first, last);
       }
@@ -118,8 +118,10 @@ SmallStats small_stats() {
     st.metadata += sizeof(ThreadHeap);
     if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED)) continue;
     for (unsigned c = 0; c < kNumClasses; ++c) {
-      size_t cached = size_t{h->tc[c].limit - static_cast<uint32_t>(__atomic_load_n(&h->tc[c].slots_left, __ATOMIC_RELAXED))} *
-                      class_size(c);
+      const CacheBin& b = h->tc[c];
+      const CacheBin now{__atomic_load_n(&b.top, __ATOMIC_RELAXED), b.base_low, b.end_low};  // the owner may be pushing
+      st.metadata += size_t{bin_limit(now)} * sizeof(FreeNode*);  // the slot array of a class in use
+      const size_t cached = size_t{bin_count(now)} * class_size(c);
       st.per_class[c].tcache_bytes += cached;
       st.tcache_bytes += cached;
     }

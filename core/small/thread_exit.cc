@@ -54,6 +54,10 @@ void heap_thread_exit(ThreadHeap* h) {
   {
     OwnerLock own(h);
     heap_flush_all_locked(h, true);
+    // The thread's bins lose their slot arrays, which go with the heap to
+    // the next thread that takes it: a class used again by this thread
+    // (another key's destructor) is set up anew, in the heap it gets then.
+    for_each_class(h->used_classes, [&](unsigned c) { h->tc[c] = CacheBin{}; });
     heap_orphan_all_locked(h);
     __atomic_store_n(&h->live, false, __ATOMIC_RELAXED);  // under its lock: a sweep skips it from now on
   }

@@ -4,7 +4,9 @@
 // flush.cc, thread_exit.cc; the sweep of every heap is decommit/sweep.cc.
 //
 // The cache bins live in static TLS (tl_cache), so the fast paths reach them
-// from the thread pointer without loading a heap pointer, and a slab names
+// from the thread pointer without loading a heap pointer (their slot arrays
+// live in the heap's mapping, set up per class on first use, so a thread
+// start touches no more static TLS or pages than before), and a slab names
 // its owning thread by that thread pointer (SlabMeta::owner_thread_ptr),
 // which free() compares with its own in one instruction. Bins start empty,
 // so the first malloc of a thread falls into the slow path that creates its
@@ -21,14 +23,29 @@
 
 namespace hakmem {
 
-// A thread cache bin: a free list with no lock. slots_left = limit - objects
-// cached; a free that takes it below zero flushes half of the bin back to
-// its slabs.
+// A thread cache bin: a bounded stack of free objects with no lock, in an
+// array of its heap's (heap_class_setup: in the heap's own mapping, never in
+// the objects). A cached object holds no link: a write into it after free
+// cannot choose what malloc returns, and malloc reads nothing from the
+// object it pops. top is one past the newest object; the array's bounds are
+// kept as the low 32 bits of their addresses, which tell top equal to a
+// bound exactly (an array is far smaller than 4 GiB): malloc pops with one
+// load and one compare, free pushes likewise. A free finding the bin full
+// first returns the older half to the slabs (small_flush). A class the
+// thread has not used has no array: every field 0, so the bin reads as
+// both empty and full.
 struct CacheBin {
-  FreeNode* head;
-  int32_t slots_left;
-  uint32_t limit;
+  FreeNode** top;     // one past the newest cached object
+  uint32_t base_low;  // low 32 bits of the array's address: top's when the bin is empty
+  uint32_t end_low;   // low 32 bits of the address past its last slot: top's when full
 };
+
+[[gnu::always_inline]] inline uint32_t low32(const void* p) { return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p)); }
+// The bin's objects: bin_slots(b)[0, bin_count(b)), the last the newest.
+inline uint32_t bin_count(const CacheBin& b) { return (low32(b.top) - b.base_low) / sizeof(FreeNode*); }
+inline uint32_t bin_limit(const CacheBin& b) { return (b.end_low - b.base_low) / sizeof(FreeNode*); }
+inline FreeNode** bin_slots(const CacheBin& b) { return b.top - bin_count(b); }
+inline CacheBin make_bin(FreeNode** slots, uint32_t limit) { return CacheBin{slots, low32(slots), low32(slots + limit)}; }
 
 // A heap's slabs of one class.
 struct HeapBin {
@@ -59,6 +76,12 @@ HK_HIDDEN extern __thread ThreadCache tl_cache __attribute__((tls_model("initial
 // `lock`; the owner's fast paths (its cache bins, owner_push) never do, nor
 // need to: the sweep never touches cache bins, only slab free lists. The
 // sweeper only try-locks, so an owner in its slow path is never kept waiting.
+//
+// A heap's mapping holds, after the ThreadHeap, a slot array for every class
+// (heap_slot_layout: each class's bin limit of pointers, fixed for the
+// process). Only the arrays of classes the thread uses are ever written, so
+// untouched ones cost address space, not memory; a recycled heap keeps
+// them.
 struct ThreadHeap {
   CacheBin* tc;                // its thread's tl_cache.bins (read by statistics while the thread lives)
   uintptr_t thread_ptr;     // its thread's thread pointer: the owner_thread_ptr of the slabs it owns
@@ -68,11 +91,11 @@ struct ThreadHeap {
   uint32_t tick_every;      // owner frees between ticks (adapted to the free rate)
   SpinLock lock;
   HeapBin bins[kNumClasses];
-  FreeNode* bin_seen[kNumClasses];  // each cache bin's head at the last look: unchanged = idle
+  FreeNode* bin_seen[kNumClasses];  // each cache bin's top object at the last look: unchanged = idle
   uint64_t bin_seen_ms;             // when that look was
   uint64_t bins_returned_ms;        // when every bin last went back to its slabs
-  // Bit c: the thread has used class c, so its cache bin, HeapBin and
-  // bin_seen entry are set up (heap_class_setup, on the first refill). A
+  // Bit c: the thread has used class c, so its cache bin (with its slot
+  // array), HeapBin and bin_seen entry are set up (heap_class_setup, on the first refill). A
   // thread uses a few of the 44 classes: thread exit, ticks and sweeps walk
   // only these, and a thread start sets up none.
   uint64_t used_classes;

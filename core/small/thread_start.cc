@@ -1,6 +1,6 @@
 // A thread's heap, made by its first malloc (a recycled one when a thread
-// has exited): cache bins sized by the preset, the thread pointer its slabs
-// will carry.
+// has exited): cache bins sized by the preset, with their slot arrays in
+// the heap's mapping, and the thread pointer its slabs will carry.
 #include "core/small/slow_paths.h"
 
 #include "core/platform/platform.h"
@@ -20,7 +20,29 @@ uint32_t tcache_limit(unsigned c) {
   uint32_t n = p.tcache_bytes / class_size(c);
   if (n < p.tcache_min) n = p.tcache_min;
   if (n > p.tcache_max) n = p.tcache_max;
-  return n;
+  return n ? n : 1;  // a full bin flushes half and pushes one: room for one at least
+}
+
+// Where each class's slot array lies in a heap's mapping, and how long it
+// is: the same for every heap (the limits depend on the preset only). Set
+// by the first heap_create, under g_heap_lock, before any heap exists.
+struct SlotLayout {
+  uint32_t limit[kNumClasses];
+  uint32_t offset[kNumClasses];  // bytes from the heap's start
+  size_t map_bytes;              // the ThreadHeap and every array
+};
+SlotLayout g_slots;
+
+void slot_layout_init() {
+  size_t at = (sizeof(ThreadHeap) + 63) & ~size_t{63};
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    g_slots.limit[c] = tcache_limit(c);
+    g_slots.offset[c] = static_cast<uint32_t>(at);
+    // Each array starts a cache line of its own: pushes to one class never
+    // share a line with the top of another.
+    at += (size_t{g_slots.limit[c]} * sizeof(FreeNode*) + 63) & ~size_t{63};
+  }
+  g_slots.map_bytes = at;
 }
 }  // namespace
 
@@ -33,7 +55,8 @@ ThreadHeap* heap_create() {
     if (h) {
       g_free_heaps = h->next_free;
     } else {
-      h = static_cast<ThreadHeap*>(os::map(sizeof(ThreadHeap)));
+      if (!g_slots.map_bytes) slot_layout_init();
+      h = static_cast<ThreadHeap*>(os::map(g_slots.map_bytes));
       if (!h) return nullptr;
       h->next_all = g_all_heaps;
       __atomic_store_n(&g_all_heaps, h, __ATOMIC_RELEASE);  // the sweep walks the list without g_heap_lock
@@ -62,8 +85,8 @@ ThreadHeap* heap_create() {
 }
 
 void heap_class_setup(ThreadHeap* h, unsigned c) {
-  const uint32_t limit = tcache_limit(c);
-  h->tc[c] = CacheBin{nullptr, static_cast<int32_t>(limit), limit};
+  auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
+  h->tc[c] = make_bin(slots, g_slots.limit[c]);
   h->bins[c] = HeapBin{};
   h->bin_seen[c] = nullptr;
   h->used_classes |= uint64_t{1} << c;

@@ -24,8 +24,8 @@ namespace hakmem {
 namespace {
 // Objects resting in a cache bin pin their pages, and no other thread may
 // take them (the bins have no locks). Every half delay the owner looks at
-// its bins: one whose head has not changed since the last look has been idle
-// that long and goes back to its slabs, aged from that look, so the sweep
+// its bins: one whose top object has not changed since the last look has
+// been idle that long and goes back to its slabs, aged from that look, so the sweep
 // releases its pages about one delay after the bin went idle. Once a delay
 // every bin goes back (a class in use refills once per delay, which costs
 // nothing measurable). A thread that never calls again keeps what its bins
@@ -34,15 +34,16 @@ void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
   const bool all = now - h->bins_returned_ms >= g_rt.decommit.delay_ms;
   const uint64_t clock = h->clock_ms;
   for_each_class(h->used_classes, [&](unsigned c) {
-    FreeNode* head = h->tc[c].head;
-    const bool idle = head && head == h->bin_seen[c];
-    if (idle || (all && head)) {
+    const CacheBin& b = h->tc[c];
+    FreeNode* top = bin_count(b) ? b.top[-1] : nullptr;
+    const bool idle = top && top == h->bin_seen[c];
+    if (idle || (all && top)) {
       // The slab_gained time: no later than the last look for an idle bin.
       h->clock_ms = idle ? h->bin_seen_ms : now;
       heap_return_bin(h, c);
-      head = nullptr;
+      top = nullptr;
     }
-    h->bin_seen[c] = head;
+    h->bin_seen[c] = top;
   });
   h->clock_ms = clock;
   h->bin_seen_ms = now;
