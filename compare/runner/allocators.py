@@ -72,7 +72,10 @@ def portable_path(path, repo):
     it, else by its file name (the soname, for a system library), never this machine's path."""
     if not path:
         return path
-    real, root = os.path.realpath(path), os.path.realpath(repo)
+    # The directory is resolved, the file name kept: libhakmem.so is a link to
+    # libhakmem.so.MAJOR.MINOR.PATCH, and results name the library as it was given.
+    real = os.path.join(os.path.realpath(os.path.dirname(os.path.abspath(path))), os.path.basename(path))
+    root = os.path.realpath(repo)
     if real.startswith(root + os.sep):
         return os.path.relpath(real, root)
     # Built in another checkout of hakmem (a worktree): relative to that checkout.
