@@ -30,12 +30,16 @@ namespace api {
   // touch all of it). A block the large cache holds commits nothing, but
   // only a budget already at its target or limit asks, and then the cache
   // is given back too.
-  if (budget::active() && n <= (size_t{1} << 47) && !budget_room((n + os::kPageSize - 1) & ~(os::kPageSize - 1), false)) {
+  // The reservation stands while the block is made (large::alloc counts
+  // what it maps against it), so that threads mapping at once cannot pass
+  // the hard limit together.
+  const size_t reserved = budget::active() && n <= (size_t{1} << 47) ? (n + os::kPageSize - 1) & ~(os::kPageSize - 1) : 0;
+  if (reserved && !budget_room(reserved, false)) {
     errno = ENOMEM;
     return nullptr;
   }
   size_t dirty;
-  void* p = large::alloc(n, align, &dirty);
+  void* p = large::alloc(n, align, &dirty, reserved);
   if (!p) {
     errno = ENOMEM;
     return nullptr;

@@ -39,10 +39,24 @@ inline void note_commit(size_t bytes) { g_account.committed.fetch_add(bytes, std
 inline void note_release(size_t bytes) { g_account.committed.fetch_sub(bytes, std::memory_order_relaxed); }
 inline size_t committed() { return g_account.committed.load(std::memory_order_relaxed); }
 
-// Slab pages room() allowed: into the account and the quiet clock.
-inline void commit_small(size_t bytes) {
-  note_commit(bytes);
-  g_account.small_total.fetch_add(bytes, std::memory_order_relaxed);
+// Adds bytes to the account if the hard limit allows them (decommit/budget.h
+// commit_allowed): the check and the commit in one step, so that threads
+// committing at once cannot pass the limit together.
+inline bool reserve(size_t bytes) {
+  size_t c = committed();
+  do {
+    if (!decommit::commit_allowed(g_config, c, bytes)) return false;
+  } while (!g_account.committed.compare_exchange_weak(c, c + bytes, std::memory_order_relaxed));
+  return true;
+}
+
+// Slab pages: reserved bytes were counted before the commit (reserve), added
+// is what was new once it was made; the difference is settled and added
+// enters the quiet clock.
+inline void settle_small(size_t reserved, size_t added) {
+  if (added > reserved) note_commit(added - reserved);
+  else if (added < reserved) note_release(reserved - added);
+  g_account.small_total.fetch_add(added, std::memory_order_relaxed);
 }
 
 // Class c was used in a heap (its refill_at is heap_at, its own commits so

@@ -171,6 +171,21 @@ void unmap_block(void* p, size_t len) {
   budget::note_release(len);
 }
 
+// New memory for a block enters the account first against what the caller
+// reserved for it (budget_room in api.cc: the hard limit's check and count
+// in one step), then beyond; what is left of the reservation goes at the end.
+struct Credit {
+  size_t left;
+  void commit(size_t bytes) {
+    const size_t used = bytes < left ? bytes : left;
+    left -= used;
+    if (bytes > used) budget::note_commit(bytes - used);
+  }
+  ~Credit() {
+    if (left) budget::note_release(left);
+  }
+};
+
 void unmap_victims(const Victims& victims) {
   for (size_t i = 0; i < victims.n; ++i) unmap_block(reinterpret_cast<void*>(victims.v[i].base), victims.v[i].len);
 }
@@ -285,7 +300,7 @@ Taken cache_take_locked(size_t len) {
 // unmapped: its part stays fresh). *dirty: the bytes from the start that
 // may be non-zero. A gathered block spans several kernel mappings, which
 // mremap cannot grow: realloc copies it.
-void* assemble(const Taken& t, size_t len, size_t* dirty) {
+void* assemble(const Taken& t, size_t len, size_t* dirty, Credit& credit) {
   void* first = reinterpret_cast<void*>(t.piece[0].base);
   if (t.pieces == 1 && t.got == len) {
     *dirty = len;
@@ -293,7 +308,7 @@ void* assemble(const Taken& t, size_t len, size_t* dirty) {
   }
   if (t.pieces == 1) {
     if (void* q = os::remap(first, t.got, len, true)) {
-      budget::note_commit(len - t.got);
+      credit.commit(len - t.got);
       *dirty = t.got;
       return q;
     }
@@ -302,7 +317,7 @@ void* assemble(const Taken& t, size_t len, size_t* dirty) {
   // block enters it whole.
   budget::note_release(t.got);
   auto* block = static_cast<char*>(os::map(len));
-  if (block) budget::note_commit(len);
+  if (block) credit.commit(len);
   size_t off = 0;
   for (size_t i = 0; i < t.pieces; ++i) {
     void* piece = reinterpret_cast<void*>(t.piece[i].base);
@@ -354,7 +369,8 @@ size_t page_round(size_t n, bool* overflow) {
 
 }  // namespace
 
-void* alloc(size_t size, size_t align, size_t* dirty) {
+void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
+  Credit credit{reserved};
   bool overflow;
   size_t len = page_round(size ? size : 1, &overflow);
   if (overflow || len > (size_t{1} << 47)) return nullptr;
@@ -367,12 +383,12 @@ void* alloc(size_t size, size_t align, size_t* dirty) {
       t = cache_take_locked(len);
     }
     if (t.tail_len) unmap_block(reinterpret_cast<void*>(t.tail), t.tail_len);
-    if (t.pieces) p = assemble(t, len, dirty);
+    if (t.pieces) p = assemble(t, len, dirty, credit);
   }
   if (!p) {
     p = os::map_aligned(len, align);
     if (!p) return nullptr;
-    budget::note_commit(len);  // counted whole: the program may touch all of it
+    credit.commit(len);  // counted whole: the program may touch all of it
     if (g_rt.opt.lean) os::no_huge_pages(p, len);
   }
   LockGuard lg(g_large.lock);

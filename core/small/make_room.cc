@@ -10,7 +10,7 @@
 //     release_all                    past the target or the limit
 //       heap_flush_all(_locked)      the caller's own caches
 //       decommit::run                everything idle, with DONTNEED
-//     commit_allowed                 the hard limit: false -> ENOMEM
+//     budget::reserve                the hard limit: false -> ENOMEM; true: bytes counted
 #include "core/budget_account.h"
 #include "core/platform/clock.h"
 #include "core/small/slow_paths.h"
@@ -72,7 +72,7 @@ bool budget_room(size_t bytes, bool small) {
     case decommit::RoomAction::ReleaseAll: release_all(); break;
     case decommit::RoomAction::None: break;
   }
-  if (decommit::commit_allowed(cfg, budget::committed(), bytes)) return true;
+  if (budget::reserve(bytes)) return true;
   budget::g_account.limit_failures.fetch_add(1, std::memory_order_relaxed);
   return false;
 }

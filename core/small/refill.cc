@@ -25,20 +25,27 @@
 namespace hakmem {
 
 namespace {
+// Pages of mask not yet counted enter the committed-bytes account (reserved
+// bytes were counted for them before).
+void count_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask, size_t reserved) {
+  const uint32_t fresh = mask & ~uint32_t{s->resident_pages};
+  const size_t added = static_cast<size_t>(__builtin_popcount(fresh)) * os::kPageSize;
+  budget::settle_small(reserved, added);
+  h->committed_total += added;
+  s->resident_pages = static_cast<uint16_t>(s->resident_pages | mask);
+}
+
 // Pages of s about to be touched enter the committed-bytes account; false
 // when the budget's hard limit refuses them.
 bool slab_commit_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask) {
-  uint32_t fresh = mask & ~uint32_t{s->resident_pages};
+  const uint32_t fresh = mask & ~uint32_t{s->resident_pages};
   if (!fresh) return true;
   const size_t bytes = static_cast<size_t>(__builtin_popcount(fresh)) * os::kPageSize;
-  if (budget::active() && !budget_room(bytes, true)) return false;
+  if (!budget::active()) budget::note_commit(bytes);
+  else if (!budget_room(bytes, true)) return false;
   // The release may have touched s too (never these pages: they are not
   // wholly carved, or are parked): count what is new now.
-  fresh = mask & ~uint32_t{s->resident_pages};
-  const size_t added = static_cast<size_t>(__builtin_popcount(fresh)) * os::kPageSize;
-  budget::commit_small(added);
-  h->committed_total += added;
-  s->resident_pages = static_cast<uint16_t>(s->resident_pages | mask);
+  count_pages(h, s, mask, bytes);
   return true;
 }
 
@@ -61,6 +68,11 @@ uint32_t refill_from_slab(ThreadHeap* h, CacheBin& b, SuperSlab* ss, SlabMeta* s
   if (!s->local_free && s->carved == s->capacity && s->released_pages) {
     // The parked objects are handed out again: their pages come back.
     if (!slab_commit_pages(h, s, s->released_pages)) return kNoRoom;
+    // The release that made room may have parked more of s's pages (its
+    // flush put the caller's cached objects on s, its sweep released the
+    // pages they freed): all are reclaimed, so all are counted. No check:
+    // that release gave back at least as much.
+    count_pages(h, s, s->released_pages, 0);
     slab_reclaim_pages(s);
   }
   if (s->local_free) {

@@ -30,7 +30,9 @@ void heap_tick(ThreadHeap* h);
 // Before committing bytes of new memory (small: slab pages, the owner's heap
 // lock held; else a large block, no lock held; 0: a check on a tick):
 // releases what the budget asks for (decommit/budget.h) and returns false
-// when the hard limit refuses the commit (counted in limit_failures).
+// when the hard limit refuses the commit (counted in limit_failures). On
+// true the bytes are in the account already (budget::reserve): the caller
+// settles the difference to what it really committed.
 bool budget_room(size_t bytes, bool small);
 void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 // What check_object cannot see in the object itself: whether it lies in an

@@ -2,6 +2,9 @@
 //
 // HAKMEM_TEST_EXPECT selects what is checked (set by CMake with the matching
 // variables, so a test registered without them fails instead of passing):
+//   threads HAKMEM_MEM_LEAN_LIMIT_MB=32: four threads allocating until
+//           refused at once never take the account past the limit; it comes
+//           back down when all is freed (also run under TSan: label stress).
 //   limit   HAKMEM_MEM_LEAN_LIMIT_MB=24: allocation past the limit fails with
 //           ENOMEM and is counted; the account never passes the limit; what
 //           was freed is given back and usable again, small for large and
@@ -20,8 +23,11 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <atomic>
 #include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "test_util.h"
 
@@ -136,6 +142,67 @@ TEST(Budget, LimitRefusesPastItAndGivesBackWhatWasFreed) {
   void* after = hk_malloc(4 << 20);
   EXPECT_NE(after, nullptr) << "freed large blocks must make room";
   hk_free(after);
+}
+
+// threads: the limit's check and commit are one step (budget::reserve), so
+// threads that reach the limit together never pass it; and the account
+// comes back down when everything is freed (no count lost or doubled).
+TEST(Budget, ThreadsReachTheCapTogether) {
+  if (expect() != "threads") GTEST_FAIL() << "registered without HAKMEM_TEST_EXPECT=threads";
+  const size_t limit = 32 * kMiB;
+  hakmem_collect(1);
+  const hakmem_stats_t s0 = stats();
+  ASSERT_TRUE(s0.lean);
+  constexpr int kThreads = 4, kRounds = 3;
+  std::atomic<size_t> worst{0};
+  std::atomic<int> at_limit{0};
+  std::atomic<bool> bad_errno{false};
+  auto worker = [&](int t) {
+    std::vector<std::pair<void*, size_t>> held;
+    held.reserve(1 << 16);
+    for (int round = 0; round < kRounds; ++round) {
+      for (size_t i = 0;; ++i) {
+        // Mostly small blocks, a large one in 64: both commit paths race.
+        const size_t n = i % 64 == 63 ? spread(i + t, 40000, 300000) : spread(i * 7 + t, 16, 4096);
+        errno = 0;
+        void* p = hk_malloc(n);
+        if (!p) {
+          if (errno != ENOMEM) bad_errno = true;
+          break;
+        }
+        fill_sparse(p, n, i);
+        held.emplace_back(p, n);
+        if (i % 128 == 0) {
+          const size_t c = stats().committed_bytes;
+          for (size_t w = worst.load(); c > w && !worst.compare_exchange_weak(w, c);) {
+          }
+        }
+      }
+      // Everyone at the limit at once, then free (half in the other order).
+      at_limit.fetch_add(1);
+      while (at_limit.load() < kThreads * (round + 1)) std::this_thread::yield();
+      for (size_t k = 0; k < held.size(); ++k) {
+        auto [p, n] = held[round % 2 ? held.size() - 1 - k : k];
+        EXPECT_EQ(check_sparse(p, n, round % 2 ? held.size() - 1 - k : k), SIZE_MAX);
+        hk_free(p);
+      }
+      held.clear();
+    }
+  };
+  std::vector<std::thread> ts;
+  for (int t = 0; t < kThreads; ++t) ts.emplace_back(worker, t);
+  for (auto& th : ts) th.join();
+  EXPECT_FALSE(bad_errno.load()) << "a refusal without ENOMEM";
+  EXPECT_LE(worst.load(), limit) << "the account passed the limit: " << mib(worst.load());
+  const hakmem_stats_t s1 = stats();
+  EXPECT_GE(s1.limit_failures, s0.limit_failures + kThreads * kRounds);
+  hakmem_collect(1);
+  const hakmem_stats_t s2 = stats();
+  // Everything was freed and the threads have exited: what stays counted is
+  // at most what was there before plus the pools' kept SuperSlab headers
+  // (a size_t that went below zero would be far above this).
+  EXPECT_LE(s2.committed_bytes, s0.committed_bytes + 2 * kMiB)
+      << "from " << mib(s0.committed_bytes) << " to " << mib(s2.committed_bytes);
 }
 
 // ---------------------------------------------------------------------------
