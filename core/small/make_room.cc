@@ -44,8 +44,12 @@ void release_quiet(uint64_t total) {
   }
   budget::g_account.quiet_releases.fetch_add(1, std::memory_order_relaxed);
   // A class in use by one thread may be quiet in another: each heap's own.
+  // Wait for a run under way (another thread's timed sweep): leaving the
+  // work to it would lose this release, as that run does not know the quiet
+  // classes, and the next check is a span of commits away. (That run never
+  // waits for this heap's lock, so it finishes.)
   const decommit::QuietCut cut{total, span};
-  decommit::run_masked(os::now_ms(), everywhere, false, &cut);
+  decommit::run_masked(os::now_ms(), everywhere, true, &cut);
 }
 
 void release_all() {
