@@ -23,6 +23,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -155,7 +156,7 @@ TEST(Budget, ThreadsReachTheCapTogether) {
   ASSERT_TRUE(s0.lean);
   constexpr int kThreads = 4, kRounds = 3;
   std::atomic<size_t> worst{0};
-  std::atomic<int> at_limit{0};
+  std::atomic<int> at_limit{0}, sampled{0};
   std::atomic<bool> bad_errno{false};
   auto worker = [&](int t) {
     std::vector<std::pair<void*, size_t>> held;
@@ -172,15 +173,19 @@ TEST(Budget, ThreadsReachTheCapTogether) {
         }
         fill_sparse(p, n, i);
         held.emplace_back(p, n);
-        if (i % 128 == 0) {
-          const size_t c = stats().committed_bytes;
-          for (size_t w = worst.load(); c > w && !worst.compare_exchange_weak(w, c);) {
-          }
-        }
       }
-      // Everyone at the limit at once, then free (half in the other order).
+      // Everyone at the limit at once: what passed it would be held now.
+      // The account is read only here, while no thread allocates (the
+      // statistics walk other threads' slabs without their locks: under
+      // TSan, reading them while they allocate is a race by design).
       at_limit.fetch_add(1);
       while (at_limit.load() < kThreads * (round + 1)) std::this_thread::yield();
+      if (t == 0) {
+        worst = std::max(worst.load(), stats().committed_bytes);
+        sampled.fetch_add(1);
+      }
+      while (sampled.load() < round + 1) std::this_thread::yield();
+      // Then free (half the rounds in the other order).
       for (size_t k = 0; k < held.size(); ++k) {
         auto [p, n] = held[round % 2 ? held.size() - 1 - k : k];
         EXPECT_EQ(check_sparse(p, n, round % 2 ? held.size() - 1 - k : k), SIZE_MAX);
