@@ -12,9 +12,11 @@
 
 #include <cstring>
 
+#include "core/budget_account.h"
 #include "core/large/large.h"
 #include "core/platform/platform.h"
 #include "core/small/slab_lookup.h"
+#include "core/small/slow_paths.h"
 #include "decommit/run.h"
 #include "hakmem.h"
 
@@ -24,9 +26,20 @@ namespace api {
 
 [[gnu::noinline]] void* alloc_large(size_t n, size_t align, bool zero) {
   runtime::ensure_init();
-  decommit::release_if_over_budget();
+  // The budget before the block is mapped (counted whole: the program may
+  // touch all of it). A block the large cache holds commits nothing, but
+  // only a budget already at its target or limit asks, and then the cache
+  // is given back too.
+  // The reservation stands while the block is made (large::alloc counts
+  // what it maps against it), so that threads mapping at once cannot pass
+  // the hard limit together.
+  const size_t reserved = budget::active() && n <= (size_t{1} << 47) ? (n + os::kPageSize - 1) & ~(os::kPageSize - 1) : 0;
+  if (reserved && !budget_room(reserved, false)) {
+    errno = ENOMEM;
+    return nullptr;
+  }
   size_t dirty;
-  void* p = large::alloc(n, align, &dirty);
+  void* p = large::alloc(n, align, &dirty, reserved);
   if (!p) {
     errno = ENOMEM;
     return nullptr;

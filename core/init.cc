@@ -2,6 +2,7 @@
 // getenv), the per-process keys, the arena, the thread-exit key and the fork
 // handlers, then (FAST) one SuperSlab per class. Runs on the first call into
 // the allocator (runtime::ensure_init).
+#include "core/budget_account.h"
 #include "core/fork.h"
 #include "core/platform/platform.h"
 #include "core/runtime.h"
@@ -41,6 +42,17 @@ void apply_options(const Options& o) {
   // In a memory-limited container idle memory must go before the limit is
   // reached, not after the delay: unless set, the budget is 3/4 of the limit.
   if (o.lean && o.target_auto) g_rt.target_bytes = os::cgroup_memory_limit() / 4 * 3;
+  if (!o.lean) g_rt.target_bytes = 0;  // FAST never releases: a budget it could not act on
+  budget::g_config.target_bytes = g_rt.target_bytes;
+  if (o.lean) {
+    budget::g_config.limit_bytes =
+        o.limit_auto ? decommit::auto_limit_bytes(os::cgroup_memory_limit()) : static_cast<size_t>(o.limit_mb) << 20;
+    // Quiet classes give back their free pages once 1 MiB of slab memory
+    // was committed without them (decommit/budget.h quiet_classes), unless
+    // HAKMEM_MEM_LEAN_TARGET_MB=0 turned off every release before a commit.
+    const bool no_budget = !o.target_auto && o.target_mb == 0;
+    if (g_rt.releases && !no_budget) budget::g_config.quiet_span_bytes = uint64_t{1} << 20;
+  }
 }
 
 }  // namespace

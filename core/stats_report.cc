@@ -4,6 +4,7 @@
 //
 // A new figure: a field in include/hakmem.h, where it is computed
 // (SmallStats, large::Stats or os::), one line in hakmem_stats, one row below.
+#include "core/budget_account.h"
 #include "core/large/large.h"
 #include "core/platform/platform.h"
 #include "core/runtime.h"
@@ -77,6 +78,10 @@ int hakmem_stats(hakmem_stats_t* out) {
   out->arena_superslabs = arena::slots_in_use();
   out->main_stack = os::read_stack_rss();
   out->live_object_page_bytes = s.live_pages + l.live_bytes;
+  out->committed_bytes = budget::committed();
+  out->limit_failures = budget::g_account.limit_failures.load();
+  out->budget_forced_releases = budget::g_account.forced_releases.load();
+  out->budget_quiet_releases = budget::g_account.quiet_releases.load();
   return 0;
 }
 
@@ -138,6 +143,10 @@ void hakmem_print_stats(int fd) {
         .chr(' ').num(pc.committed / 1024).chr(' ').num(pc.lazyfree / 1024).chr(' ').num(pc.dontneed / 1024).chr('\n');
     l.write(fd);
   }
+  row(fd, "committed_account", s.committed_bytes);
+  count(fd, "limit_failures", s.limit_failures);
+  count(fd, "budget_forced_releases", s.budget_forced_releases);
+  count(fd, "budget_quiet_releases", s.budget_quiet_releases);
   count(fd, "mmap_calls", s.mmap_calls);
   count(fd, "munmap_calls", s.munmap_calls);
   count(fd, "madvise_free_calls", s.madvise_free_calls);

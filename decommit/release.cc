@@ -40,6 +40,7 @@ void release_pages(SlabMeta* s, uint32_t mask, DecommitAction how) {
     release_range(base + size_t{i} * os::kPageSize, size_t{j - i} * os::kPageSize, how);
     i = j;
   }
+  if (how == DecommitAction::ReleaseNow) slab_drop_resident(s, mask);
 }
 
 // The objects on released pages are not on any list: the slab's
@@ -86,7 +87,7 @@ void release_free_pages(SlabMeta* s, DecommitAction how) {
   release_pages(s, mask, how);
   set_released_pages(s, parked);
   retag_owner(s);
-  if (how == DecommitAction::ReleaseLazily) s->lazy_pages |= mask;
+  if (how == DecommitAction::ReleaseLazily) s->lazy_pages = static_cast<uint16_t>(s->lazy_pages | mask);
 }
 
 void release_empty_slab_locked(SlabMeta* s, DecommitAction a) {
@@ -95,6 +96,7 @@ void release_empty_slab_locked(SlabMeta* s, DecommitAction a) {
   size_t len;
   slab_object_area(ss, s, &b, &len);
   release_range(b, len, a);
+  if (a == DecommitAction::ReleaseNow) slab_drop_resident(s, ~uint32_t{0});
   // The free list lived in the released memory: the slab starts afresh.
   slab_reset_fresh(s);
   idle_leave(s);

@@ -1,5 +1,6 @@
 #include "decommit/run.h"
 
+#include "core/budget_account.h"
 #include "core/large/large.h"
 #include "core/platform/clock.h"
 #include "core/platform/proc.h"
@@ -22,23 +23,27 @@ void start_background_thread_if_asked() {
 }
 }  // namespace
 
-void run(uint64_t now, bool force) {
+void run(uint64_t now, bool force) { run_masked(now, force ? ~uint64_t{0} : 0, force, nullptr); }
+
+void run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* quiet) {
   // One run at a time. A forced run waits for the one under way (which never
   // waits for a heap lock, so it finishes).
   for (int expected = 0; !g_run_busy.compare_exchange_weak(expected, 1, std::memory_order_acquire); expected = 0) {
-    if (!force) return;
+    if (!wait) return;
     os::yield_cpu();
   }
   // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory,
   // but orphaned slabs whose objects were all freed become reusable in both.
   bool release = g_rt.releases;
-  // force acts as an exceeded budget: everything idle goes with DONTNEED.
-  bool over = force || (release && g_rt.target_bytes && over_budget(os::read_rss_statm(), g_rt.target_bytes));
+  // Over the budget (the committed-bytes account), everything idle goes with DONTNEED.
+  if (release && over_budget(budget::committed(), budget::g_config.target_bytes)) over_mask = ~uint64_t{0};
   if (release) g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
   // Heaps first: slabs they give back empty are then released with the pools'.
-  uint64_t next = release ? sweep_heaps(now, over) : UINT64_MAX;
+  uint64_t next = release ? sweep_heaps(now, over_mask, quiet) : UINT64_MAX;
   g_orphans_freed.store(false, std::memory_order_relaxed);
-  for (ClassPool& p : g_pools) {
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    ClassPool& p = g_pools[c];
+    const bool over = (over_mask >> c & 1) != 0;
     LockGuard g(p.lock);
     if (!release) {
       pool_sweep_orphans_locked(p, now);
@@ -51,18 +56,11 @@ void run(uint64_t now, bool force) {
     pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
   }
   if (release) {
-    large::trim_cache(now, over);
+    large::trim_cache(now, over_mask == ~uint64_t{0});
     note_deadline(next);
   }
   g_last_run_ms.store(now, std::memory_order_relaxed);
   g_run_busy.store(0, std::memory_order_release);
-}
-
-bool release_if_over_budget() {
-  if (!g_rt.target_bytes || !g_rt.releases) return false;
-  if (!over_budget(os::read_rss_statm(), g_rt.target_bytes)) return false;
-  run(os::now_ms(), false);
-  return true;
 }
 
 void run_if_due_at(uint64_t now) {

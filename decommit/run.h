@@ -2,8 +2,8 @@
 //
 //   run_if_due (slow paths)          deadline passed (deadline.h)? run
 //   run_if_due_at (heap_tick)        the same with the time already read
-//   release_if_over_budget (before the heap grows, on ticks): RSS over target? run
 //   run (hakmem_collect, background thread, the above)
+//   run_masked (the budget, core/small/make_room.cc): some classes release at once
 //     sweep_heaps, sweep_orphans_locked, sweep_empty_slabs_locked   (sweep.h)
 //     pool_trim_superslabs_locked, large::trim_cache
 #pragma once
@@ -19,9 +19,16 @@ void run(uint64_t now_ms, bool force);
 void run_if_due();
 // The same with the time already read (coarse clock).
 void run_if_due_at(uint64_t now_ms);
-// With an RSS budget: release idle memory at once if RSS is over it.
-// Returns true if it was over.
-bool release_if_over_budget();
+// Which classes of a heap are quiet (decommit/budget.h quiet_classes): those
+// it has not used while it committed span bytes of slab memory itself.
+struct QuietCut {
+  uint64_t small_total, span;
+};
+// A run in which the classes in over_mask (bit c: class c) release
+// everything idle with DONTNEED at once (all of them: the large cache too),
+// and with quiet each heap's quiet classes as well. wait: wait for a run
+// under way instead of leaving it the work.
+void run_masked(uint64_t now_ms, uint64_t over_mask, bool wait, const QuietCut* quiet);
 // Starts the background thread (HAKMEM_DECOMMIT_THREAD=1) once.
 void start_background_thread();
 // In a forked child: no run is under way, no background thread exists; what

@@ -3,6 +3,7 @@
 #include "core/platform/thread.h"
 #include "core/small/heap_slabs.h"
 #include "core/small/thread_heap.h"
+#include "decommit/budget.h"
 #include "decommit/release.h"
 
 namespace hakmem::decommit {
@@ -28,8 +29,9 @@ void collect_remote_locked(ThreadHeap* h, unsigned c, uint64_t now) {
   }
 }
 
-// Sweeps heap h (h->lock held). Returns its next deadline.
-uint64_t sweep_heap_locked(ThreadHeap* h, uint64_t now, bool over) {
+// Sweeps heap h (h->lock held); the classes in over_mask release all their
+// free pages at once. Returns its next deadline.
+uint64_t sweep_heap_locked(ThreadHeap* h, uint64_t now, uint64_t over_mask) {
   uint64_t next = UINT64_MAX;
   auto soonest = [&next](uint64_t d) { next = d < next ? d : next; };
   const uint64_t remote = h->remote_classes.load(std::memory_order_relaxed);
@@ -38,6 +40,7 @@ uint64_t sweep_heap_locked(ThreadHeap* h, uint64_t now, bool over) {
   for_each_class(h->used_classes | remote, [&](unsigned c) {
     HeapBin& bin = h->bins[c];
     const uint64_t bit = uint64_t{1} << c;
+    const bool over = (over_mask & bit) != 0;
     if (remote & bit) {
       h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
       collect_remote_locked(h, c, now);
@@ -80,17 +83,19 @@ bool lock_for_sweep(ThreadHeap* h, bool retry) {
 }
 }  // namespace
 
-uint64_t sweep_heaps(uint64_t now, bool over) {
+uint64_t sweep_heaps(uint64_t now, uint64_t over_mask, const QuietCut* quiet) {
   uint64_t next = UINT64_MAX;
   for (ThreadHeap* h = __atomic_load_n(&g_all_heaps, __ATOMIC_ACQUIRE); h; h = h->next_all) {
     const bool own = h == tl_heap && tl_heap_locked;
-    if (!own && !lock_for_sweep(h, over)) {
+    if (!own && !lock_for_sweep(h, over_mask != 0)) {
       uint64_t retry = now + (g_rt.decommit.delay_ms / 4 ? g_rt.decommit.delay_ms / 4 : 1);
       next = retry < next ? retry : next;
       continue;
     }
     if (__atomic_load_n(&h->live, __ATOMIC_RELAXED)) {
-      uint64_t d = sweep_heap_locked(h, now, over);
+      uint64_t mask = over_mask;
+      if (quiet) mask |= quiet_classes(h->refill_at, kNumClasses, h->committed_total, quiet->span);
+      uint64_t d = sweep_heap_locked(h, now, mask);
       next = d < next ? d : next;
     }
     if (!own) h->lock.unlock();

@@ -22,12 +22,14 @@
 #include <cstdint>
 
 #include "core/small/class_pool.h"
+#include "decommit/run.h"
 
 namespace hakmem::decommit {
 
-// Sweeps every live heap (try-locking each but the caller's own). Returns
-// the next deadline.
-uint64_t sweep_heaps(uint64_t now, bool over_budget);
+// Sweeps every live heap (try-locking each but the caller's own); the
+// classes in over_mask, and with quiet each heap's quiet classes, release all
+// their free pages at once. Returns the next deadline.
+uint64_t sweep_heaps(uint64_t now, uint64_t over_mask, const QuietCut* quiet);
 // p.lock held: orphans. Collects their remote lists, makes the empty ones
 // empty slabs and sweeps the rest. Returns the next deadline.
 uint64_t sweep_orphans_locked(ClassPool& p, uint64_t now, bool over_budget);

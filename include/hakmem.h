@@ -112,6 +112,14 @@ typedef struct hakmem_stats {
      hold a live object (small objects' 4 KiB pages, live large mappings).
      Objects in other threads' caches count as live. */
   size_t   live_object_page_bytes;
+  /* The committed-bytes account the budget and the hard limit act on: slab
+     pages touched and not given back with MADV_DONTNEED (MADV_FREE pages
+     count: they stay in RSS), SuperSlab headers, large blocks and the large
+     cache. */
+  size_t   committed_bytes;
+  uint64_t limit_failures;          /* allocations refused by HAKMEM_MEM_LEAN_LIMIT_MB (ENOMEM) */
+  uint64_t budget_forced_releases;  /* releases of everything idle: over the target or at the limit */
+  uint64_t budget_quiet_releases;   /* releases of quiet classes' free pages before a commit */
 } hakmem_stats_t;
 
 /* Fill *out; returns 0. */

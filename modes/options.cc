@@ -57,6 +57,20 @@ const OptionDesc kOptions[] = {
      },
      .doc = "RSS budget in MiB above which idle memory is released at once: a number, 0 for none, or auto "
      "(3/4 of the cgroup memory limit)"},
+    {.name = "HAKMEM_MEM_LEAN_LIMIT_MB",
+     .default_for = [](const ModePreset&) { return "off"; },
+     .parse = [](const char* v, Options& o) {
+       o.limit_auto = ieq(v, "auto");
+       if (o.limit_auto || ieq(v, "off")) return o.limit_mb = 0, true;
+       return parse_uint(v, uint64_t{1} << 30, &o.limit_mb);
+     },
+     .show = [](const Options& o, os::Line& l) {
+       if (o.limit_auto) l.str("auto");
+       else if (o.limit_mb) l.num(o.limit_mb);
+       else l.str("off");
+     },
+     .doc = "hard limit in MiB on the memory hakmem commits (LEAN): past it, after releasing everything idle, "
+     "allocation fails with ENOMEM; a number, off (or 0), or auto (the cgroup memory limit less 1/16 and 2 MiB)"},
     {.name = "HAKMEM_DECOMMIT_DELAY_MS",
      .default_for = [](const ModePreset& p) { return p.delay_ms; },
      .parse = [](const char* v, Options& o) { return parse_uint(v, 3600u * 1000u, &o.decommit_delay_ms); },

@@ -15,6 +15,8 @@ struct Options {
   DecommitMode decommit = DecommitMode::Off;  // HAKMEM_MEM_LEAN_DECOMMIT (LEAN only)
   uint64_t target_mb = 0;            // HAKMEM_MEM_LEAN_TARGET_MB, 0 = no budget
   bool target_auto = false;          // ... "auto": 3/4 of the cgroup memory limit, if any
+  uint64_t limit_mb = 0;             // HAKMEM_MEM_LEAN_LIMIT_MB, 0 = no hard limit
+  bool limit_auto = false;           // ... "auto": the cgroup memory limit less a margin, if any
   uint64_t decommit_delay_ms = 0;    // HAKMEM_DECOMMIT_DELAY_MS
   bool decommit_thread = false;      // HAKMEM_DECOMMIT_THREAD
   bool stats = false;                // HAKMEM_STATS

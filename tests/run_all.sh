@@ -86,7 +86,7 @@ cmake --workflow --preset test
 
 # RSS thresholds mean nothing under a sanitizer (shadow memory, ASan's
 # quarantine): the tests that assert them run in the default build above.
-rss_tests='lean_rss|fast_rss|page_release|release_patterns|trim_threshold'
+rss_tests='lean_rss|fast_rss|page_release|release_patterns|trim_threshold|functional.budget'
 rss_cases='-Threads.ManyShortLivedThreadsDoNotLeak'
 
 step "ASan + UBSan (prefixed-API tests; preload tests are not built here)"

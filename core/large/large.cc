@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/budget_account.h"
 #include "core/error_report.h"
 #include "core/intrusive_list.h"
 #include "core/platform/spin_lock.h"
@@ -163,8 +164,30 @@ bool cache_evict_oldest_locked(Victims& victims) {
   return true;
 }
 
+// Every unmap of a block, live or cached, goes through here: it leaves the
+// committed-bytes account (core/budget_account.h).
+void unmap_block(void* p, size_t len) {
+  os::unreserve(p, len);
+  budget::note_release(len);
+}
+
+// New memory for a block enters the account first against what the caller
+// reserved for it (budget_room in api.cc: the hard limit's check and count
+// in one step), then beyond; what is left of the reservation goes at the end.
+struct Credit {
+  size_t left;
+  void commit(size_t bytes) {
+    const size_t used = bytes < left ? bytes : left;
+    left -= used;
+    if (bytes > used) budget::note_commit(bytes - used);
+  }
+  ~Credit() {
+    if (left) budget::note_release(left);
+  }
+};
+
 void unmap_victims(const Victims& victims) {
-  for (size_t i = 0; i < victims.n; ++i) os::unreserve(reinterpret_cast<void*>(victims.v[i].base), victims.v[i].len);
+  for (size_t i = 0; i < victims.n; ++i) unmap_block(reinterpret_cast<void*>(victims.v[i].base), victims.v[i].len);
 }
 
 // A cached mapping (or its first len bytes) taken for a new block.
@@ -277,7 +300,7 @@ Taken cache_take_locked(size_t len) {
 // unmapped: its part stays fresh). *dirty: the bytes from the start that
 // may be non-zero. A gathered block spans several kernel mappings, which
 // mremap cannot grow: realloc copies it.
-void* assemble(const Taken& t, size_t len, size_t* dirty) {
+void* assemble(const Taken& t, size_t len, size_t* dirty, Credit& credit) {
   void* first = reinterpret_cast<void*>(t.piece[0].base);
   if (t.pieces == 1 && t.got == len) {
     *dirty = len;
@@ -285,11 +308,16 @@ void* assemble(const Taken& t, size_t len, size_t* dirty) {
   }
   if (t.pieces == 1) {
     if (void* q = os::remap(first, t.got, len, true)) {
+      credit.commit(len - t.got);
       *dirty = t.got;
       return q;
     }
   }
+  // The pieces leave the account (moved into the block or unmapped), the
+  // block enters it whole.
+  budget::note_release(t.got);
   auto* block = static_cast<char*>(os::map(len));
+  if (block) credit.commit(len);
   size_t off = 0;
   for (size_t i = 0; i < t.pieces; ++i) {
     void* piece = reinterpret_cast<void*>(t.piece[i].base);
@@ -341,7 +369,8 @@ size_t page_round(size_t n, bool* overflow) {
 
 }  // namespace
 
-void* alloc(size_t size, size_t align, size_t* dirty) {
+void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
+  Credit credit{reserved};
   bool overflow;
   size_t len = page_round(size ? size : 1, &overflow);
   if (overflow || len > (size_t{1} << 47)) return nullptr;
@@ -353,17 +382,18 @@ void* alloc(size_t size, size_t align, size_t* dirty) {
       LockGuard lg(g_large.lock);
       t = cache_take_locked(len);
     }
-    if (t.tail_len) os::unreserve(reinterpret_cast<void*>(t.tail), t.tail_len);
-    if (t.pieces) p = assemble(t, len, dirty);
+    if (t.tail_len) unmap_block(reinterpret_cast<void*>(t.tail), t.tail_len);
+    if (t.pieces) p = assemble(t, len, dirty, credit);
   }
   if (!p) {
     p = os::map_aligned(len, align);
     if (!p) return nullptr;
+    credit.commit(len);  // counted whole: the program may touch all of it
     if (g_rt.opt.lean) os::no_huge_pages(p, len);
   }
   LockGuard lg(g_large.lock);
   if (!insert_locked(reinterpret_cast<uintptr_t>(p), len)) {
-    os::unreserve(p, len);
+    unmap_block(p, len);
     return nullptr;
   }
   return p;
@@ -383,7 +413,7 @@ bool free(void* p) {
     cached = cache_put_locked(p, len, now, victims);
   }
   unmap_victims(victims);
-  if (!cached) os::unreserve(p, len);
+  if (!cached) unmap_block(p, len);
   else if (g_rt.releases) decommit::note_deadline_and_wake(os::now_ms() + g_rt.decommit.delay_ms);
   return true;
 }
@@ -403,8 +433,14 @@ void* resize(void* p, size_t new_size) {
   if (!e) return nullptr;
   if (e->len == len) return p;
   size_t old = e->len;
+  // Growing commits more. The budget's release cannot run here (under the
+  // lock: it trims this cache), so past the hard limit the grow fails and
+  // realloc takes the malloc, copy, free path, whose malloc makes room.
+  if (len > old && !decommit::commit_allowed(budget::g_config, budget::committed(), len - old)) return nullptr;
   void* q = os::remap(p, old, len, true);
   if (!q) return nullptr;
+  if (len > old) budget::note_commit(len - old);
+  else budget::note_release(old - len);
   erase_locked(e);
   insert_locked(reinterpret_cast<uintptr_t>(q), len);  // the erase freed a slot: cannot fail to grow
   return q;

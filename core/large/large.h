@@ -10,8 +10,11 @@
 namespace hakmem::large {
 
 // align: 0 or a power of two. *dirty is how many bytes from the start may be
-// non-zero (reused memory); the rest reads as zero.
-void* alloc(size_t size, size_t align, size_t* dirty);
+// non-zero (reused memory); the rest reads as zero. reserved: bytes the
+// caller already counted in the committed-bytes account for this block
+// (core/budget_account.h): new memory is counted against them first, and
+// what is not used leaves the account.
+void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved = 0);
 // Returns false if p is not a live large block.
 bool free(void* p);
 // Usable size of a live large block, 0 if p is not one.

@@ -8,6 +8,7 @@
 //       heap_release_if_empty      an empty slab back to the pool
 #include "core/small/slow_paths.h"
 
+#include "core/budget_account.h"
 #include "core/platform/platform.h"
 #include "core/runtime.h"
 #include "core/small/class_pool.h"
@@ -74,6 +75,9 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
   {
     OwnerLock g(h);
     if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
+    // A class whose frees overflow its bin is in use, even when its mallocs
+    // are all served from the bin: not quiet (core/small/make_room.cc).
+    budget::note_use(c, h->refill_at, h->committed_total);
     tcache_return(h, c, slots, back);
   }
   __builtin_memmove(slots, slots + back, keep * sizeof(FreeNode*));

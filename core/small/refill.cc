@@ -8,9 +8,11 @@
 //     refill
 //       collect_remote_full        the class had remote frees
 //       refill_from_slab           free list first, else carve about a page
-//       decommit::release_if_over_budget, pool_acquire   nothing left in the heap
+//         slab_commit_pages        pages not yet in the account: budget_room first (make_room.cc)
+//       pool_acquire               nothing left in the heap
 #include "core/small/slow_paths.h"
 
+#include "core/budget_account.h"
 #include "core/platform/platform.h"
 #include "core/runtime.h"
 #include "core/small/class_pool.h"
@@ -23,8 +25,36 @@
 namespace hakmem {
 
 namespace {
-// Move up to want objects from s to the thread cache.
-uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
+// Pages of mask not yet counted enter the committed-bytes account (reserved
+// bytes were counted for them before).
+void count_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask, size_t reserved) {
+  const uint32_t fresh = mask & ~uint32_t{s->resident_pages};
+  const size_t added = static_cast<size_t>(__builtin_popcount(fresh)) * os::kPageSize;
+  budget::settle_small(reserved, added);
+  h->committed_total += added;
+  s->resident_pages = static_cast<uint16_t>(s->resident_pages | mask);
+}
+
+// Pages of s about to be touched enter the committed-bytes account; false
+// when the budget's hard limit refuses them.
+bool slab_commit_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask) {
+  const uint32_t fresh = mask & ~uint32_t{s->resident_pages};
+  if (!fresh) return true;
+  const size_t bytes = static_cast<size_t>(__builtin_popcount(fresh)) * os::kPageSize;
+  if (!budget::active()) budget::note_commit(bytes);
+  else if (!budget_room(bytes, true)) return false;
+  // The release may have touched s too (never these pages: they are not
+  // wholly carved, or are parked): count what is new now.
+  count_pages(h, s, mask, bytes);
+  return true;
+}
+
+// refill_from_slab's answer when the hard limit refused the pages.
+constexpr uint32_t kNoRoom = UINT32_MAX;
+
+// Move up to want objects from s to the thread cache (kNoRoom: the hard
+// limit refused the pages that would take).
+uint32_t refill_from_slab(ThreadHeap* h, CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want) {
   uint32_t n = 0;
   // With no object handed out the slab starts afresh: carving writes its
   // memory in address order, where its free list would be read in the order
@@ -35,7 +65,16 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
     slab_reset_fresh(s);
     if (parked) retag_owner(s);
   }
-  if (!s->local_free && s->carved == s->capacity && s->released_pages) slab_reclaim_pages(s);
+  if (!s->local_free && s->carved == s->capacity && s->released_pages) {
+    // The parked objects are handed out again: their pages come back.
+    if (!slab_commit_pages(h, s, s->released_pages)) return kNoRoom;
+    // The release that made room may have parked more of s's pages (its
+    // flush put the caller's cached objects on s, its sweep released the
+    // pages they freed): all are reclaimed, so all are counted. No check:
+    // that release gave back at least as much.
+    count_pages(h, s, s->released_pages, 0);
+    slab_reclaim_pages(s);
+  }
   FreeNode** out = b.top;  // room for want (refill_want: at most half the bin)
   if (s->local_free) {
     // The list's first object is popped first: it goes on top.
@@ -58,6 +97,9 @@ uint32_t refill_from_slab(CacheBin& b, SuperSlab* ss, SlabMeta* s, uint32_t want
     n = s->capacity - s->carved;
     if (n > want) n = want;
     if (n > page_worth) n = page_worth;
+    const uint64_t from = uint64_t{s->carved} * size, to = from + uint64_t{n} * size;
+    if (!slab_commit_pages(h, s, pages_mask(static_cast<unsigned>(from / os::kPageSize), static_cast<unsigned>((to - 1) / os::kPageSize))))
+      return kNoRoom;
     // New objects carry the guard word like every free object, so that
     // free() of one never handed out is caught as the double free it is.
     // The lowest address goes on top: handed out in address order.
@@ -104,8 +146,11 @@ bool refill(ThreadHeap* h, unsigned c) {
     SlabMeta* s = bin.current;
     if (s) {
       SuperSlab* ss = superslab_of_slab(s);
-      if (refill_from_slab(b, ss, s, want)) {
+      const uint32_t got = refill_from_slab(h, b, ss, s, want);
+      if (got == kNoRoom) return false;
+      if (got) {
         s->idle_since_ms = h->clock_ms;  // in use: not idle
+        budget::note_use(c, h->refill_at, h->committed_total);
         return true;
       }
       if (slab_collect_remote(s)) continue;
@@ -119,7 +164,6 @@ bool refill(ThreadHeap* h, unsigned c) {
       bin.current = s;
       continue;
     }
-    decommit::release_if_over_budget();  // before growing: is there idle memory to give back first?
     s = pool_acquire(c, h);
     if (!s) return false;
     bin.current = s;

@@ -4,6 +4,7 @@
 // the slab (its heap's, or its pool's when unowned).
 #include "core/small/slab.h"
 
+#include "core/budget_account.h"
 #include "core/error_report.h"
 #include "core/small/free_link.h"
 #include "core/small/slab_lookup.h"
@@ -58,6 +59,13 @@ void slab_reclaim_pages(SlabMeta* s) {
   set_released_pages(s, 0);
   retag_owner(s);
   s->lazy_pages = 0;
+}
+
+void slab_drop_resident(SlabMeta* s, uint32_t mask) {
+  const uint32_t gone = s->resident_pages & mask;
+  if (!gone) return;
+  s->resident_pages = static_cast<uint16_t>(s->resident_pages & ~gone);
+  budget::note_release(static_cast<size_t>(__builtin_popcount(gone)) * os::kPageSize);
 }
 
 bool object_parked(const SlabMeta* s, const void* p) {

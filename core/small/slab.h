@@ -8,6 +8,7 @@
 //                         cache_bin_offset (core/small/fast_path.h)
 //   owner slow paths      local_free, remote_free, used, carved (refill, flush: core/small/)
 //   decommit mechanism    release_state, idle_since_ms, released_pages, lazy_pages (decommit/release.cc)
+//   the budget            resident_pages (core/budget_account.h; refill.cc, release.cc)
 #pragma once
 #include <atomic>
 #include <cstddef>
@@ -68,7 +69,10 @@ struct alignas(64) SlabMeta {
   // released page is free and on no list ("parked") until the slab runs out
   // of objects and reclaims them.
   uint32_t released_pages;
-  uint32_t lazy_pages;               // the subset released with MADV_FREE only
+  uint16_t lazy_pages;               // the subset released with MADV_FREE only
+  // Pages of the object area counted in the committed-bytes account
+  // (core/budget_account.h): touched since they were last released with DONTNEED.
+  uint16_t resident_pages;
 };
 
 // SlabMeta::owner is more than the owning heap (heaps are 64-byte aligned):
@@ -163,6 +167,8 @@ void slab_reset_fresh(SlabMeta* s);
 uint32_t slab_collect_remote(SlabMeta* s);
 // Puts the parked objects (on released pages) back on the free list.
 void slab_reclaim_pages(SlabMeta* s);
+// Pages of s given back with DONTNEED (or unmapped) leave the committed-bytes account.
+void slab_drop_resident(SlabMeta* s, uint32_t mask);
 // Whether object p lies on a page of s released while the slab had live
 // objects: such an object is free ("parked"), so freeing it is a double free.
 bool object_parked(const SlabMeta* s, const void* p);

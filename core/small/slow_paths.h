@@ -7,6 +7,7 @@
 //   thread_exit.cc  heap_thread_exit: caches flushed, slabs orphaned or given back
 //   fork.cc         small_fork_*: the heap and pool locks across fork
 //   stats.cc        small_stats
+//   make_room.cc    budget_room: the budget and the hard limit before a commit
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -24,6 +25,13 @@ void* small_alloc_slow(ThreadHeap* h, unsigned c);
 // f (an object of the bin's class, its guard word written).
 void small_flush(ThreadHeap* h, CacheBin* b, FreeNode* f);
 void heap_tick(ThreadHeap* h);
+// Before committing bytes of new memory (small: slab pages, the owner's heap
+// lock held; else a large block, no lock held; 0: a check on a tick):
+// releases what the budget asks for (decommit/budget.h) and returns false
+// when the hard limit refuses the commit (counted in limit_failures). On
+// true the bytes are in the account already (budget::reserve): the caller
+// settles the difference to what it really committed.
+bool budget_room(size_t bytes, bool small);
 void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c);
 // What check_object cannot see in the object itself: whether it lies in an
 // empty slab or on a page released while its slab had live objects (where

@@ -2,6 +2,7 @@
 // mapping of their own found through the registry.
 #include "core/small/superslab.h"
 
+#include "core/budget_account.h"
 #include "core/platform/memory.h"
 #include "core/small/arena.h"
 #include "core/small/registry.h"
@@ -64,11 +65,15 @@ SuperSlab* superslab_new(unsigned c) {
     return nullptr;
   }
   g_mapped.fetch_add(1, std::memory_order_relaxed);
+  budget::note_commit(header);  // the header of one mapped on its own is written now
   return ss;
 }
 
 void superslab_unmap(SuperSlab* ss) {
   const uintptr_t base = ss->base;
+  // Its slabs' pages (empty slabs: committed or lazily released) and header go.
+  for (uint32_t i = 0; i < ss->fresh_next; ++i) slab_drop_resident(ss->slab_by_take_order(i), ~uint32_t{0});
+  budget::note_release(ss->header_bytes);
   g_mapped.fetch_sub(1, std::memory_order_relaxed);
   if (arena::contains(base)) return arena::give(reinterpret_cast<void*>(base));
   registry::set_superslab(base, false);

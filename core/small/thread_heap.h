@@ -99,6 +99,12 @@ struct ThreadHeap {
   // thread uses a few of the 44 classes: thread exit, ticks and sweeps walk
   // only these, and a thread start sets up none.
   uint64_t used_classes;
+  // Slab bytes this heap has committed, and per class that count at its last
+  // use (a refill or a flush): which of its classes are quiet. The heap's own
+  // commits, not the process's: a thread that is merely not running (four
+  // threads on two cores) commits nothing, so its classes never look quiet.
+  uint64_t committed_total;
+  uint64_t refill_at[kNumClasses];
   alignas(64) std::atomic<uint64_t> remote_classes;  // bit c: a remote free hit a slab of class c
   ThreadHeap* next_all;     // every heap ever made, for statistics
   ThreadHeap* next_free;    // recycled heaps

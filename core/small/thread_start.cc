@@ -3,6 +3,7 @@
 // the heap's mapping, and the thread pointer its slabs will carry.
 #include "core/small/slow_paths.h"
 
+#include "core/budget_account.h"
 #include "core/platform/platform.h"
 #include "core/runtime.h"
 #include "core/small/class_pool.h"
@@ -77,6 +78,7 @@ ThreadHeap* heap_create() {
     h->remote_classes.store(0, std::memory_order_relaxed);
     tl_cache.tick = h->tick_every = decommit::first_tick_every(g_rt.releases);
     h->clock_ms = h->last_tick_ms = h->bin_seen_ms = h->bins_returned_ms = idle_clock();
+    h->committed_total = 0;  // refill_at[c] is set with the class (heap_class_setup)
     __atomic_store_n(&h->live, true, __ATOMIC_RELAXED);
   }
   tl_heap = h;  // before pthread_setspecific, which may allocate
@@ -89,6 +91,7 @@ void heap_class_setup(ThreadHeap* h, unsigned c) {
   h->tc[c] = make_bin(slots, g_slots.limit[c]);
   h->bins[c] = HeapBin{};
   h->bin_seen[c] = nullptr;
+  h->refill_at[c] = h->committed_total;  // in use from now on, not quiet since the start
   h->used_classes |= uint64_t{1} << c;
 }
 

@@ -5,7 +5,7 @@
 //   heap_tick
 //     adapt_tick                   decommit::next_tick_every
 //     heap_return_idle_bins        bins idle for half a delay, every bin once a delay
-//     decommit::release_if_over_budget   (at most every 10 ms)
+//     budget_room(0)               over the target? (at most every 10 ms)
 //     decommit::run_if_due_at      any thread's tick releases what is due in every heap
 #include "core/small/slow_paths.h"
 
@@ -69,12 +69,12 @@ void adapt_tick(ThreadHeap* h, uint64_t now) {
     OwnerLock g(h);
     heap_return_idle_bins(h, now);
   }
-  // Over the RSS budget, idle memory goes at once, not only when the heap
-  // grows: a program reusing what it has must be trimmed too (rate-limited,
-  // reading RSS costs a syscall).
+  // Over the budget, idle memory goes at once, not only when the heap
+  // grows: a program reusing what it has must be trimmed too (rate-limited:
+  // a walk of every heap, held back further by the budget's hysteresis).
   if (g_rt.target_bytes && now - h->last_budget_ms >= 10) {
     h->last_budget_ms = now;
-    decommit::release_if_over_budget();
+    budget_room(0, false);
   }
   // Any thread's tick releases what is due in every heap.
   decommit::run_if_due_at(now);

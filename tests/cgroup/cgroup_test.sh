@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# cgroup_test.sh LIBHAKMEM CG_ALLOC SCENARIO [CG_PRESSURE]
+# cgroup_test.sh LIBHAKMEM CG_ALLOC SCENARIO [CG_PRESSURE [CG_UNTIL_NULL]]
 #
 # Runs cg_alloc with LD_PRELOAD=libhakmem.so HAKMEM_MEM_LEAN=1 inside a memory
 # cgroup limited to 64 MiB (swap disabled for the group), then removes the
@@ -33,8 +33,17 @@
 #             resp. DONTNEED: must exit 0 with no OOM kill. A reference run
 #             without hakmem (glibc) must survive first, or the scenario does
 #             not fit this machine and the test fails saying so.
+#   limit-free, limit-dontneed
+#             the hard limit (CG_UNTIL_NULL, cg_until_null.cpp): a program that
+#             allocates until malloc returns NULL (blocks of 16..4096 bytes, a
+#             256 KiB one in 50), frees everything and allocates again, with
+#             HAKMEM_MEM_LEAN_LIMIT_MB=auto, then the same with operator new
+#             until std::bad_alloc; HAKMEM_MEM_LEAN_DECOMMIT=FREE, resp.
+#             DONTNEED. Both must exit 0 with no OOM kill and hakmem must have
+#             counted the refusals. A control run without the limit must be
+#             OOM-killed, or the limit is not what saved the program.
 set -u
-lib=$1 prog=$2 scenario=$3 pressure=${4:-}
+lib=$1 prog=$2 scenario=$3 pressure=${4:-} until_null=${5:-}
 LIMIT=$((64 << 20))
 SKIP=77
 
@@ -150,19 +159,48 @@ case $scenario in
     run_in_cgroup "$work/out" LD_PRELOAD="$lib" HAKMEM_MEM_LEAN=1 HAKMEM_STATS=1 \
       HAKMEM_MEM_LEAN_DECOMMIT=${mode^^} "$pressure"
     ;;
+  limit-free | limit-dontneed)
+    [[ -x $until_null ]] || fail "$scenario needs the cg_until_null program as the 5th argument"
+    mode=${scenario#limit-}
+    run_in_cgroup "$work/nolimit" LD_PRELOAD="$lib" HAKMEM_MEM_LEAN=1 HAKMEM_MEM_LEAN_DECOMMIT=${mode^^} \
+      HAKMEM_MEM_LEAN_LIMIT_MB=off "$until_null" malloc 16 4096 50
+    echo "without the limit: exit status $rc, oom_kill $before -> $(oom_kills)"
+    if [[ $rc -eq 0 || $(oom_kills) -le $before ]]; then
+      cat "$work/nolimit"
+      fail "$scenario: without HAKMEM_MEM_LEAN_LIMIT_MB the program was not OOM-killed; the test would not show the limit"
+    fi
+    reset_peak
+    before=$(oom_kills)
+    run_in_cgroup "$work/new" LD_PRELOAD="$lib" HAKMEM_MEM_LEAN=1 HAKMEM_STATS=1 HAKMEM_MEM_LEAN_DECOMMIT=${mode^^} \
+      HAKMEM_MEM_LEAN_LIMIT_MB=auto "$until_null" new 16 4096 50
+    grep -E '^cg_until_null|limit_failures' "$work/new"
+    if [[ $rc -ne 0 || $(oom_kills) -gt $before ]]; then
+      cat "$work/new"
+      fail "$scenario: operator new until bad_alloc: exit status $rc, oom_kill $before -> $(oom_kills)"
+    fi
+    grep -q '^cg_until_null: done' "$work/new" || fail "$scenario: operator new: the program did not finish"
+    reset_peak
+    before=$(oom_kills)
+    run_in_cgroup "$work/out" LD_PRELOAD="$lib" HAKMEM_MEM_LEAN=1 HAKMEM_STATS=1 HAKMEM_MEM_LEAN_DECOMMIT=${mode^^} \
+      HAKMEM_MEM_LEAN_LIMIT_MB=auto "$until_null" malloc 16 4096 50
+    ;;
   *) fail "unknown scenario '$scenario'" ;;
 esac
 after=$(oom_kills)
-grep -E '^cg_alloc|^cg_pressure|madvise|lazyfree|rss ' "$work/out"
+grep -E '^cg_alloc|^cg_pressure|^cg_until_null|madvise|lazyfree|limit_failures|rss ' "$work/out"
 echo "$scenario: exit status $rc, oom_kill $before -> $after, peak usage $(peak) bytes (limit $LIMIT)"
 if [[ $after -gt $before ]]; then
   cat "$work/out"
   fail "$scenario: the process was OOM-killed in a 64 MiB cgroup"
 fi
 [[ $rc -eq 0 ]] || { cat "$work/out"; fail "$scenario: exit status $rc"; }
-grep -q '^cg_\(alloc\|pressure\): done' "$work/out" || fail "$scenario: the program did not finish both phases"
+grep -q '^cg_\(alloc\|pressure\|until_null\): done' "$work/out" || fail "$scenario: the program did not finish both phases"
 frees=$(sed -n 's/^hakmem: *madvise_free_calls \([0-9]*\).*/\1/p' "$work/out")
 [[ -n $frees ]] || fail "$scenario: no HAKMEM_STATS output (was libhakmem.so preloaded?)"
+if [[ $scenario == limit-* ]]; then
+  refused=$(sed -n 's/^hakmem: *limit_failures \([0-9]*\).*/\1/p' "$work/out")
+  (( ${refused:-0} > 0 )) || fail "$scenario: hakmem counted no refusal (limit_failures ${refused:-missing})"
+fi
 if [[ $scenario == lazyfree ]]; then
   (( frees > 0 )) || fail "lazyfree: hakmem made no MADV_FREE calls; the lazy path was not exercised"
   # The group must have been at its limit: that is when the kernel reclaims

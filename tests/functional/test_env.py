@@ -51,6 +51,7 @@ bad = [("HAKMEM_SS_SIZE", "banana", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
        ("HAKMEM_MEM_LEAN_DECOMMIT", "SOMETIMES", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
        ("HAKMEM_DECOMMIT_DELAY_MS", "-5x", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
        ("HAKMEM_MEM_LEAN_TARGET_MB", "lots", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
+       ("HAKMEM_MEM_LEAN_LIMIT_MB", "64MB", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10)),
        ("HAKMEM_STATS", "relative/stats.txt", {"HAKMEM_MEM_LEAN": "1"}, (1, 256 << 10))]
 for var, val, extra, want in bad:
     env = dict(extra)

@@ -164,7 +164,8 @@ TEST(Options, BadValueOneLineAndDefault) {
                {"HAKMEM_MEM_LEAN_DECOMMIT", "NOPE"}, {"HAKMEM_DECOMMIT_DELAY_MS", "-1"},
                {"HAKMEM_MEM_LEAN_TARGET_MB", "1e3"}, {"HAKMEM_STATS", "2"},
                {"HAKMEM_MEM_LEAN", "maybe"},         {"HAKMEM_ARENA_SIZE", "17T"},
-               {"HAKMEM_ARENA_SIZE", "lots"}};
+               {"HAKMEM_ARENA_SIZE", "lots"},        {"HAKMEM_MEM_LEAN_LIMIT_MB", "64M"},
+               {"HAKMEM_MEM_LEAN_LIMIT_MB", "-1"},   {"HAKMEM_MEM_LEAN_LIMIT_MB", "automatic"}};
   Parsed ref = parse({"HAKMEM_MEM_LEAN=1"});
   for (auto c : cases) {
     std::vector<std::string> env{std::string(c.var) + "=" + c.val};
@@ -182,8 +183,28 @@ TEST(Options, BadValueOneLineAndDefault) {
     EXPECT_EQ(p.o.decommit, ref.o.decommit);
     EXPECT_EQ(p.o.decommit_delay_ms, ref.o.decommit_delay_ms);
     EXPECT_EQ(p.o.target_mb, ref.o.target_mb);
+    EXPECT_EQ(p.o.limit_mb, ref.o.limit_mb);
+    EXPECT_EQ(p.o.limit_auto, ref.o.limit_auto);
     EXPECT_EQ(p.o.stats, ref.o.stats);
     EXPECT_EQ(p.o.arena_size, ref.o.arena_size);
+  }
+}
+
+// The hard limit: off by default, a number of MiB, 0 or off for none, auto.
+TEST(Options, LimitValues) {
+  Parsed d = parse({"HAKMEM_MEM_LEAN=1"});
+  EXPECT_EQ(d.o.limit_mb, 0u) << "no hard limit unless asked for";
+  EXPECT_FALSE(d.o.limit_auto);
+  struct Case {
+    const char* val;
+    uint64_t mb;
+    bool is_auto;
+  } cases[] = {{"48", 48, false}, {"0", 0, false}, {"off", 0, false}, {"OFF", 0, false}, {"auto", 0, true}, {"AUTO", 0, true}};
+  for (auto c : cases) {
+    Parsed p = parse({"HAKMEM_MEM_LEAN=1", std::string("HAKMEM_MEM_LEAN_LIMIT_MB=") + c.val});
+    EXPECT_EQ(p.err, "") << c.val;
+    EXPECT_EQ(p.o.limit_mb, c.mb) << c.val;
+    EXPECT_EQ(p.o.limit_auto, c.is_auto) << c.val;
   }
 }
 
@@ -252,7 +273,7 @@ TEST(Options, PrintShowsEveryOption) {
   while ((r = read(fds[0], buf, sizeof buf)) > 0) out.append(buf, r);
   close(fds[0]);
   for (const char* name : {"HAKMEM_SS_SIZE=", "HAKMEM_MEM_LEAN_DECOMMIT=", "HAKMEM_MEM_LEAN_TARGET_MB=",
-                           "HAKMEM_DECOMMIT_DELAY_MS=", "HAKMEM_ARENA_SIZE="})
+                           "HAKMEM_MEM_LEAN_LIMIT_MB=", "HAKMEM_DECOMMIT_DELAY_MS=", "HAKMEM_ARENA_SIZE="})
     EXPECT_NE(out.find(name), std::string::npos) << name << " missing in:\n" << out;
   EXPECT_NE(out.find("HAKMEM_SS_SIZE=1048576"), std::string::npos) << out;
 }
