@@ -51,8 +51,8 @@ void run(uint64_t now, bool force) {
     pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
   }
   if (release) {
-    large::trim_cache(now, over);
-    note_deadline(next);
+    uint64_t d = large::trim_cache(now, over);
+    note_deadline(d < next ? d : next);
   }
   g_last_run_ms.store(now, std::memory_order_relaxed);
   g_run_busy.store(0, std::memory_order_release);
