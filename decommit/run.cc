@@ -48,7 +48,8 @@ void run(uint64_t now, bool force) {
     if (d < next) next = d;
     d = sweep_empty_slabs_locked(p, now, over);
     if (d < next) next = d;
-    pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
+    d = pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept, now, over);
+    if (d < next) next = d;
   }
   if (release) {
     uint64_t d = large::trim_cache(now, over);
