@@ -55,6 +55,7 @@ struct State {
   size_t count = 0;     // live entries
   size_t deleted = 0;
   size_t live_bytes = 0;
+  size_t peak_live = 0;  // most live_bytes since the cache was last empty
   BucketList bucket[kBucketPages + 1];  // [pages - 1], [kBucketPages]: larger
   AgeList by_age;
   CachedMap* records = nullptr;  // the array of records
@@ -105,6 +106,7 @@ bool insert_locked(uintptr_t base, size_t len) {
   g_large.table[i] = Entry{base, len};
   g_large.count++;
   g_large.live_bytes += len;
+  if (g_large.live_bytes > g_large.peak_live) g_large.peak_live = g_large.live_bytes;
   return true;
 }
 
@@ -332,6 +334,20 @@ size_t cache_budget_locked() {
   return share > p.large_cache_bytes ? share : p.large_cache_bytes;
 }
 
+// How many bytes the cache may hold lazily released: the preset's, and no
+// more than keeps live, cached and lazily cached large memory within the
+// most there has been live since the cache was last empty. A phase freed and
+// allocated again fits (its blocks were live together); a program whose
+// large blocks come and go a few at a time keeps little beyond the committed
+// budget, so the cache never raises its peak RSS (which counts lazily freed
+// pages).
+size_t lazy_budget_locked() {
+  const size_t cap = g_rt.preset->large_cache_lazy_bytes;
+  const size_t held = g_large.live_bytes + g_large.cache_bytes;
+  const size_t room = g_large.peak_live > held ? g_large.peak_live - held : 0;
+  return room < cap ? room : cap;
+}
+
 enum class Put : uint8_t { Kept, Unmap, ReleaseFirst };
 
 // Offers a freed mapping to the cache, evicting the oldest entries to make
@@ -343,10 +359,10 @@ enum class Put : uint8_t { Kept, Unmap, ReleaseFirst };
 Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& victims) {
   const ModePreset& p = *g_rt.preset;
   size_t limit = p.large_cache_entries;
-  size_t budget = lazy ? p.large_cache_lazy_bytes : cache_budget_locked();
+  size_t budget = lazy ? lazy_budget_locked() : cache_budget_locked();
   size_t& used = lazy ? g_large.lazy_bytes : g_large.cache_bytes;
   if (limit == 0 || !records_ready_locked(limit)) return Put::Unmap;
-  if (!lazy && decommit::large_keep(g_rt.decommit, used, len, budget, p.large_cache_lazy_bytes) ==
+  if (!lazy && decommit::large_keep(g_rt.decommit, used, len, budget, lazy_budget_locked()) ==
                    decommit::LargeKeep::Lazily)
     return Put::ReleaseFirst;
   if (len > budget) return Put::Unmap;
@@ -467,6 +483,7 @@ uint64_t trim_cache(uint64_t now, bool force) {
         if (!cache_evict_oldest_locked(victims)) break;
       more = victims.n == kMaxVictims;
       if (!more && g_large.by_age.first) next = g_large.by_age.first->freed_ms + g_rt.decommit.delay_ms;
+      if (!g_large.by_age.first) g_large.peak_live = g_large.live_bytes;  // a new high-water from here
     }
     unmap_victims(victims);
   }
