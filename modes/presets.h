@@ -58,7 +58,8 @@ inline constexpr ModePreset kLeanPreset{
     .tcache_min = 16,
     .tcache_max = 1024,
     // Up to 8 MiB (or a quarter of the live large bytes) committed, and
-    // beyond that up to 64 MiB freed within the delay, lazily released: a
+    // beyond that up to 64 MiB freed within the delay, lazily released
+    // (within the high-water of live large bytes, core/large/large.cc): a
     // program that frees a phase of 600 × 64 KiB blocks and allocates them
     // again in its next cycle took 7,500 page faults a cycle without it.
     .large_cache_entries = 1024,
