@@ -96,16 +96,19 @@ constexpr bool idle_for_delay(const DecommitConfig& cfg, uint64_t idle_since_ms,
 // committed bytes the large cache holds and its budget for them.
 //   Committed  kept as it is (pushing out the oldest cached mappings if the
 //              budget is full: FAST, and LEAN when lazy_budget is 0)
-//   Lazily     released with the first stage and kept until the delay: it is
-//              not idle until it has stayed unused for the delay, so a
-//              program that frees a phase of large blocks and allocates them
-//              again within it takes no page fault, while RSS − LazyFree
-//              stays within the committed budget
+//   Lazily     released with MADV_FREE and kept until the delay: it is not
+//              idle until it has stayed unused for the delay, so a program
+//              that frees a phase of large blocks and allocates them again
+//              within it takes no page fault, while RSS − LazyFree stays
+//              within the committed budget (only when the first stage is
+//              MADV_FREE: reusing a block released with DONTNEED faults like
+//              a new mapping, and keeping it would push out committed ones)
 //   Unmap      too large for either budget
 constexpr LargeKeep large_keep(const DecommitConfig& cfg, size_t committed_bytes, size_t len, size_t budget,
                                size_t lazy_budget) {
   if (committed_bytes + len <= budget) return LargeKeep::Committed;
-  if (first_stage(cfg) != DecommitAction::None && lazy_budget != 0 && len <= lazy_budget) return LargeKeep::Lazily;
+  if (first_stage(cfg) == DecommitAction::ReleaseLazily && lazy_budget != 0 && len <= lazy_budget)
+    return LargeKeep::Lazily;
   return len <= budget ? LargeKeep::Committed : LargeKeep::Unmap;
 }
 

@@ -436,8 +436,7 @@ bool free(void* p) {
     // either keeps it as written or takes it (zero).
     const uintptr_t b = reinterpret_cast<uintptr_t>(p);
     *reinterpret_cast<uintptr_t*>(b) = cached_canary(b);
-    if (decommit::first_stage(g_rt.decommit) == decommit::DecommitAction::ReleaseLazily) os::release_lazily(p, len);
-    else os::release_now(p, len);
+    os::release_lazily(p, len);  // (decommit::large_keep: only when the first stage is MADV_FREE)
     victims.n = 0;
     {
       LockGuard lg(g_large.lock);

@@ -195,8 +195,9 @@ TEST(Policy, LargeKeep) {
   EXPECT_EQ(large_keep(lean, 0, 65 * kMiB, 8 * kMiB, 64 * kMiB), LargeKeep::Unmap) << "larger than both";
   EXPECT_EQ(large_keep(lean, 8 * kMiB, k64K, 8 * kMiB, 0), LargeKeep::Committed) << "no lazy budget: push out the oldest";
   const DecommitConfig dontneed{DecommitMode::ReleaseNow, 200, 1000, 2 * kMiB};
-  EXPECT_EQ(large_keep(dontneed, 8 * kMiB, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Lazily)
-      << "DONTNEED first: released at once, still no new mapping";
+  EXPECT_EQ(large_keep(dontneed, 8 * kMiB, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Committed)
+      << "DONTNEED first: reuse would fault like a new mapping; push out the oldest as before";
+  EXPECT_EQ(large_keep(dontneed, 0, 24 * kMiB, 8 * kMiB, 64 * kMiB), LargeKeep::Unmap);
   const DecommitConfig off{DecommitMode::Off, 200, 1000, 0};
   EXPECT_EQ(large_keep(off, 8 * kMiB, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Committed) << "OFF releases nothing";
   EXPECT_EQ(large_keep(off, 0, 24 * kMiB, 8 * kMiB, 64 * kMiB), LargeKeep::Unmap);
