@@ -26,6 +26,8 @@ enum class ReleaseState : uint8_t { Committed, LazyFree, Released };
 
 enum class DecommitAction : uint8_t { None, ReleaseLazily, ReleaseNow };
 
+enum class LargeKeep : uint8_t { Committed, Lazily, Unmap };
+
 struct DecommitConfig {
   DecommitMode mode = DecommitMode::Off;
   uint64_t delay_ms = 0;          // idle time before the first release
@@ -78,6 +80,36 @@ constexpr DecommitAction first_stage(const DecommitConfig& cfg) {
     case DecommitMode::ReleaseNow: return DecommitAction::ReleaseNow;
     default: return DecommitAction::None;
   }
+}
+
+// Whether memory whose newest part has been idle since idle_since_ms may be
+// unmapped (a wholly empty SuperSlab): only once that part has stayed idle
+// for the delay, or at once over the budget. One emptied by a thread that
+// has just exited is refilled by the next thread, which would otherwise
+// fault every page in again.
+constexpr bool idle_for_delay(const DecommitConfig& cfg, uint64_t idle_since_ms, uint64_t now_ms, bool over_budget) {
+  if (over_budget) return true;
+  return now_ms >= idle_since_ms && now_ms - idle_since_ms >= cfg.delay_ms;
+}
+
+// Where a freed large mapping of len bytes is kept (core/large), given the
+// committed bytes the large cache holds and its budget for them.
+//   Committed  kept as it is (pushing out the oldest cached mappings if the
+//              budget is full: FAST, and LEAN when lazy_budget is 0)
+//   Lazily     released with MADV_FREE and kept until the delay: it is not
+//              idle until it has stayed unused for the delay, so a program
+//              that frees a phase of large blocks and allocates them again
+//              within it takes no page fault, while RSS − LazyFree stays
+//              within the committed budget (only when the first stage is
+//              MADV_FREE: reusing a block released with DONTNEED faults like
+//              a new mapping, and keeping it would push out committed ones)
+//   Unmap      too large for either budget
+constexpr LargeKeep large_keep(const DecommitConfig& cfg, size_t committed_bytes, size_t len, size_t budget,
+                               size_t lazy_budget) {
+  if (committed_bytes + len <= budget) return LargeKeep::Committed;
+  if (first_stage(cfg) == DecommitAction::ReleaseLazily && lazy_budget != 0 && len <= lazy_budget)
+    return LargeKeep::Lazily;
+  return len <= budget ? LargeKeep::Committed : LargeKeep::Unmap;
 }
 
 // RSS budget check: target 0 means no budget.

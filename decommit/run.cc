@@ -53,11 +53,12 @@ void run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
     if (d < next) next = d;
     d = sweep_empty_slabs_locked(p, now, over);
     if (d < next) next = d;
-    pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept);
+    d = pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept, now, over);
+    if (d < next) next = d;
   }
   if (release) {
-    large::trim_cache(now, over_mask == ~uint64_t{0});
-    note_deadline(next);
+    uint64_t d = large::trim_cache(now, over_mask == ~uint64_t{0});
+    note_deadline(d < next ? d : next);
   }
   g_last_run_ms.store(now, std::memory_order_relaxed);
   g_run_busy.store(0, std::memory_order_release);

@@ -27,6 +27,14 @@ constexpr uintptr_t kEmpty = 0, kDeleted = 1;
 // everything larger) and on one list in the order they were freed, for
 // eviction and for the decommit delay. The records are a fixed array of the
 // preset's entry limit, mapped on first use.
+//
+// LEAN keeps two kinds: committed mappings, within the byte budget, and
+// beyond it lazily freed ones (MADV_FREE, the decommit's first stage),
+// within the preset's lazy budget. A phase that frees more large blocks
+// than the budget and allocates them again within the delay finds them
+// without a page fault, while what it does not reuse is no longer counted
+// in RSS − LazyFree and is unmapped once the delay has passed, like all of
+// the cache.
 struct CachedMap {
   CachedMap* next;   // same bucket; the free records while unused
   CachedMap* prev;
@@ -35,6 +43,7 @@ struct CachedMap {
   uintptr_t base;
   size_t len;
   uint64_t freed_ms;  // for the decommit delay (LEAN)
+  bool lazy;          // released lazily when cached: its pages may read as zero
 };
 constexpr size_t kBucketPages = 256;  // 1 MiB: exact-size lists below, one shared list above
 using BucketList = IntrusiveList<CachedMap, &CachedMap::prev, &CachedMap::next>;
@@ -47,13 +56,15 @@ struct State {
   size_t count = 0;     // live entries
   size_t deleted = 0;
   size_t live_bytes = 0;
+  size_t peak_live = 0;  // most live_bytes since the cache was last empty
   BucketList bucket[kBucketPages + 1];  // [pages - 1], [kBucketPages]: larger
   AgeList by_age;
   CachedMap* records = nullptr;  // the array of records
   size_t records_bytes = 0;
   CachedMap* spare = nullptr;    // unused records, linked through next
   size_t cached = 0;
-  size_t cache_bytes = 0;
+  size_t cache_bytes = 0;  // committed cached mappings (the byte budget counts these)
+  size_t lazy_bytes = 0;   // lazily released cached mappings
 } g_large;
 
 size_t slot_of(uintptr_t base, size_t cap) {
@@ -96,6 +107,7 @@ bool insert_locked(uintptr_t base, size_t len) {
   g_large.table[i] = Entry{base, len};
   g_large.count++;
   g_large.live_bytes += len;
+  if (g_large.live_bytes > g_large.peak_live) g_large.peak_live = g_large.live_bytes;
   return true;
 }
 
@@ -130,11 +142,18 @@ bool records_ready_locked(size_t limit) {
   return true;
 }
 
+// Adds (sign 1) or removes (-1) m's bytes from the budget it counts in.
+void account_locked(const CachedMap* m, int sign) {
+  size_t& total = m->lazy ? g_large.lazy_bytes : g_large.cache_bytes;
+  if (sign > 0) total += m->len;
+  else total -= m->len;
+}
+
 void cache_unlink_locked(CachedMap* m) {
   g_large.bucket[bucket_of(m->len)].remove(m);
   g_large.by_age.remove(m);
   g_large.cached--;
-  g_large.cache_bytes -= m->len;
+  account_locked(m, -1);
 }
 
 void record_release_locked(CachedMap* m) {
@@ -229,8 +248,11 @@ CachedMap* largest_big_locked() {
   return m;
 }
 
-void check_canary(uintptr_t base) {
-  if (*reinterpret_cast<const uintptr_t*>(base) != cached_canary(base)) report_cached_written(base);
+// A lazily released mapping's first page may have been taken by the kernel
+// (it then reads as zero): there only a write of a non-zero value is caught.
+void check_canary(const CachedMap* m, uintptr_t base) {
+  const uintptr_t word = *reinterpret_cast<const uintptr_t*>(base);
+  if (word != cached_canary(base) && !(m->lazy && word == 0)) report_cached_written(base);
 }
 
 // Takes the first len bytes of cached mapping m into t. The excess stays
@@ -239,7 +261,7 @@ void check_canary(uintptr_t base) {
 // kMinKeptTail.
 void take_prefix_locked(CachedMap* m, size_t len, Taken& t) {
   const uintptr_t base = m->base;
-  check_canary(base);
+  check_canary(m, base);
   t.piece[t.pieces++] = Piece{base, len};
   t.got += len;
   const size_t tail_len = m->len - len;
@@ -251,15 +273,16 @@ void take_prefix_locked(CachedMap* m, size_t len, Taken& t) {
     return;
   }
   g_large.bucket[bucket_of(m->len)].remove(m);
+  account_locked(m, -1);
   m->base = base + len;
   m->len = tail_len;
   *reinterpret_cast<uintptr_t*>(m->base) = cached_canary(m->base);
   g_large.bucket[bucket_of(tail_len)].push_front(m);
-  g_large.cache_bytes -= len;
+  account_locked(m, 1);
 }
 
 void take_whole_locked(CachedMap* m, Taken& t) {
-  check_canary(m->base);
+  check_canary(m, m->base);
   t.piece[t.pieces++] = Piece{m->base, m->len};
   t.got += m->len;
   cache_unlink_locked(m);
@@ -339,26 +362,50 @@ size_t cache_budget_locked() {
   return share > p.large_cache_bytes ? share : p.large_cache_bytes;
 }
 
+// How many bytes the cache may hold lazily released: the preset's, and no
+// more than keeps live, cached and lazily cached large memory within the
+// most there has been live since the cache was last empty. A phase freed and
+// allocated again fits (its blocks were live together); a program whose
+// large blocks come and go a few at a time keeps little beyond the committed
+// budget, so the cache never raises its peak RSS (which counts lazily freed
+// pages).
+size_t lazy_budget_locked() {
+  const size_t cap = g_rt.preset->large_cache_lazy_bytes;
+  const size_t held = g_large.live_bytes + g_large.cache_bytes;
+  const size_t room = g_large.peak_live > held ? g_large.peak_live - held : 0;
+  return room < cap ? room : cap;
+}
+
+enum class Put : uint8_t { Kept, Unmap, ReleaseFirst };
+
 // Offers a freed mapping to the cache, evicting the oldest entries to make
 // room (a program moving to another size must not find the cache full of the
-// old one). Evicted mappings go to victims. Returns false if the mapping
-// itself must be unmapped.
-bool cache_put_locked(void* base, size_t len, uint64_t now, Victims& victims) {
-  size_t limit = g_rt.preset->large_cache_entries;
-  size_t budget = cache_budget_locked();
-  if (limit == 0 || len > budget || !records_ready_locked(limit)) return false;
-  while (g_large.cached >= limit || g_large.cache_bytes + len > budget)
-    if (!cache_evict_oldest_locked(victims)) return false;
+// old one). Evicted mappings go to victims. Unmap: the mapping itself must
+// be unmapped. ReleaseFirst: the policy keeps it lazily released (the
+// caller releases it, with no lock: it is the caller's alone, and offers
+// it again with lazy set, its canary written before the release).
+Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& victims) {
+  const ModePreset& p = *g_rt.preset;
+  size_t limit = p.large_cache_entries;
+  size_t budget = lazy ? lazy_budget_locked() : cache_budget_locked();
+  size_t& used = lazy ? g_large.lazy_bytes : g_large.cache_bytes;
+  if (limit == 0 || !records_ready_locked(limit)) return Put::Unmap;
+  if (!lazy && decommit::large_keep(g_rt.decommit, used, len, budget, lazy_budget_locked()) ==
+                   decommit::LargeKeep::Lazily)
+    return Put::ReleaseFirst;
+  if (len > budget) return Put::Unmap;
+  while (g_large.cached >= limit || used + len > budget)
+    if (!cache_evict_oldest_locked(victims)) return Put::Unmap;
   CachedMap* m = g_large.spare;
   g_large.spare = m->next;
   const uintptr_t b = reinterpret_cast<uintptr_t>(base);
-  *reinterpret_cast<uintptr_t*>(b) = cached_canary(b);
-  *m = CachedMap{nullptr, nullptr, nullptr, nullptr, b, len, now};
+  if (!lazy) *reinterpret_cast<uintptr_t*>(b) = cached_canary(b);
+  *m = CachedMap{nullptr, nullptr, nullptr, nullptr, b, len, now, lazy};
   g_large.bucket[bucket_of(len)].push_front(m);
   g_large.by_age.push_back(m);
   g_large.cached++;
-  g_large.cache_bytes += len;
-  return true;
+  account_locked(m, 1);
+  return Put::Kept;
 }
 
 size_t page_round(size_t n, bool* overflow) {
@@ -401,19 +448,33 @@ void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
 
 bool free(void* p) {
   size_t len;
-  bool cached;
+  Put put;
   Victims victims;
+  uint64_t now = 0;
   {
     LockGuard lg(g_large.lock);
     Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
     if (!e) return false;
     len = e->len;
     erase_locked(e);
-    uint64_t now = g_rt.releases ? os::now_ms() : 0;
-    cached = cache_put_locked(p, len, now, victims);
+    now = g_rt.releases ? os::now_ms() : 0;
+    put = cache_put_locked(p, len, now, false, victims);
   }
   unmap_victims(victims);
-  if (!cached) unmap_block(p, len);
+  if (put == Put::ReleaseFirst) {
+    // The canary first: the release leaves the page clean, so the kernel
+    // either keeps it as written or takes it (zero).
+    const uintptr_t b = reinterpret_cast<uintptr_t>(p);
+    *reinterpret_cast<uintptr_t*>(b) = cached_canary(b);
+    os::release_lazily(p, len);  // (decommit::large_keep: only when the first stage is MADV_FREE)
+    victims.n = 0;
+    {
+      LockGuard lg(g_large.lock);
+      put = cache_put_locked(p, len, now, true, victims);
+    }
+    unmap_victims(victims);
+  }
+  if (put != Put::Kept) unmap_block(p, len);
   else if (g_rt.releases) decommit::note_deadline_and_wake(os::now_ms() + g_rt.decommit.delay_ms);
   return true;
 }
@@ -446,17 +507,22 @@ void* resize(void* p, size_t new_size) {
   return q;
 }
 
-void trim_cache(uint64_t now, bool force) {
+uint64_t trim_cache(uint64_t now, bool force) {
+  uint64_t next = UINT64_MAX;
   for (bool more = true; more;) {
     Victims victims;
     {
       LockGuard lg(g_large.lock);
-      while (g_large.by_age.first && (force || now - g_large.by_age.first->freed_ms >= g_rt.decommit.delay_ms))
+      // (idle_for_delay: a coarse clock may read a little before freed_ms.)
+      while (g_large.by_age.first && decommit::idle_for_delay(g_rt.decommit, g_large.by_age.first->freed_ms, now, force))
         if (!cache_evict_oldest_locked(victims)) break;
       more = victims.n == kMaxVictims;
+      if (!more && g_large.by_age.first) next = g_large.by_age.first->freed_ms + g_rt.decommit.delay_ms;
+      if (!g_large.by_age.first) g_large.peak_live = g_large.live_bytes;  // a new high-water from here
     }
     unmap_victims(victims);
   }
+  return next;
 }
 
 Stats stats() {

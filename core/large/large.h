@@ -23,7 +23,9 @@ size_t usable_size(const void* p);
 // (the old block is untouched).
 void* resize(void* p, size_t new_size);
 // Release cached mappings idle longer than the decommit delay (all if force).
-void trim_cache(uint64_t now_ms, bool force);
+// Returns when the oldest one left will have been (UINT64_MAX: none left):
+// the run that clears the pending deadline must note it again.
+uint64_t trim_cache(uint64_t now_ms, bool force);
 
 struct Stats {
   size_t live_bytes = 0, cache_bytes = 0, table_bytes = 0;

@@ -116,14 +116,35 @@ void pool_sweep_orphans_locked(ClassPool& p, uint64_t now) {
   }
 }
 
-// Unmaps wholly empty SuperSlabs beyond the preset's reserve.
-void pool_trim_superslabs_locked(ClassPool& p, uint32_t keep) {
+namespace {
+// When the most recently emptied slab of a SuperSlab with none in use became
+// empty.
+uint64_t superslab_idle_since(SuperSlab* ss) {
+  uint64_t newest = 0;
+  for (uint32_t i = 0; i < ss->fresh_next; ++i) {
+    SlabMeta* s = ss->slab_by_take_order(i);
+    if (s->on_list == SlabPlace::PoolEmpty && s->idle_since_ms > newest) newest = s->idle_since_ms;
+  }
+  return newest;
+}
+}  // namespace
+
+// Unmaps wholly empty SuperSlabs beyond the preset's reserve, once they have
+// been idle for the delay (decommit::idle_for_delay). Returns when the next
+// one will have been (UINT64_MAX: none waits).
+uint64_t pool_trim_superslabs_locked(ClassPool& p, uint32_t keep, uint64_t now, bool over) {
   uint32_t idle = 0;
+  uint64_t due = UINT64_MAX;
   for (SuperSlab* ss = p.superslabs.first; ss;) {
     SuperSlab* next = ss->next;
-    if (ss->active == 0 && ++idle > keep) pool_unmap_superslab_locked(p, ss);
+    if (ss->active == 0 && ++idle > keep) {
+      const uint64_t since = superslab_idle_since(ss);
+      if (decommit::idle_for_delay(g_rt.decommit, since, now, over)) pool_unmap_superslab_locked(p, ss);
+      else if (since + g_rt.decommit.delay_ms < due) due = since + g_rt.decommit.delay_ms;
+    }
     ss = next;
   }
+  return due;
 }
 
 void superslabs_prewarm() {

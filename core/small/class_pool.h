@@ -6,7 +6,7 @@
 //   pool_give_empty       pool_add_empty_locked
 //     pool_add_empty_locked   over the idle cap: decommit::release_empty_slab_locked (oldest)
 //   pool_sweep_orphans_locked  orphans all of whose objects were freed become empty
-//   pool_trim_superslabs_locked  wholly empty SuperSlabs beyond the preset's reserve are unmapped
+//   pool_trim_superslabs_locked  wholly empty SuperSlabs beyond the preset's reserve, idle for the delay, are unmapped
 #pragma once
 #include <atomic>
 #include <cstdint>
@@ -38,8 +38,10 @@ void pool_give_empty(unsigned c, SlabMeta* s);
 void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now);
 // Under p.lock: orphaned slabs whose objects were all freed remotely become empty.
 void pool_sweep_orphans_locked(ClassPool& p, uint64_t now);
-// Under p.lock: unmaps wholly empty SuperSlabs beyond keep.
-void pool_trim_superslabs_locked(ClassPool& p, uint32_t keep);
+// Under p.lock: unmaps wholly empty SuperSlabs beyond keep that have been
+// idle for the delay (all of them when over). Returns when the next one
+// will have been, UINT64_MAX if none waits.
+uint64_t pool_trim_superslabs_locked(ClassPool& p, uint32_t keep, uint64_t now, bool over);
 // FAST: one SuperSlab per class at start.
 void superslabs_prewarm();
 

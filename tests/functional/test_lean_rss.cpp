@@ -234,4 +234,57 @@ TEST(MemoryReturn, LargeCallocZeroAfterDirtyRelease) {
     }
 }
 
+// Large blocks beyond LEAN's committed large-cache budget: a phase freed and
+// allocated again within the delay is kept lazily released, so it maps
+// nothing anew (lean_cap: a delay longer than the test) while RSS − LazyFree
+// stays within the budget; and once the delay has passed the background
+// thread unmaps it, so RSS itself drops (lean_bgthread).
+TEST(MemoryReturn, LargePhaseBeyondCacheBudget) {
+  const std::string expect = env_or("HAKMEM_TEST_EXPECT", "");
+  if (expect != "lean_cap" && expect != "lean_bgthread")
+    GTEST_SKIP() << "only asserted for HAKMEM_TEST_EXPECT=lean_cap|lean_bgthread (got '" << expect << "')";
+  constexpr size_t kSize = size_t{64} << 10, kCount = 600;  // 37.5 MiB: beyond the 8 MiB budget
+  PtrTable t(kCount);
+  hakmem_collect(1);
+  Rollup base = read_rollup();
+  ASSERT_TRUE(base.ok);
+  for (size_t i = 0; i < kCount; ++i) {
+    t.p[i] = hk_malloc(kSize);
+    ASSERT_NE(t.p[i], nullptr);
+    fill(t.p[i], kSize, i);
+  }
+  for (size_t i = 0; i < kCount; ++i) hk_free(t.p[i]);
+  hakmem_stats_t b;
+  ASSERT_EQ(hakmem_stats(&b), 0);
+  Rollup freed = read_rollup();
+  const std::string ctx = "base rss " + mib(base.rss) + " lazyfree " + mib(base.lazyfree) + "; after free rss " +
+                          mib(freed.rss) + " lazyfree " + mib(freed.lazyfree) + "; large cache " +
+                          mib(b.large_cache_bytes);
+  EXPECT_LE(b.large_cache_bytes, 8 * kMiB) << ctx;
+  // 37.5 MiB freed: at most the committed budget stays out of LazyFree.
+  EXPECT_LE(freed.rss - freed.lazyfree, base.rss - base.lazyfree + b.large_cache_bytes + 4 * kMiB)
+      << "the blocks beyond the budget stayed committed: " << ctx;
+  if (expect == "lean_cap") {
+    for (size_t i = 0; i < kCount; ++i) {
+      t.p[i] = hk_malloc(kSize);
+      ASSERT_NE(t.p[i], nullptr);
+      fill(t.p[i], kSize, 1000 + i);
+    }
+    hakmem_stats_t c;
+    ASSERT_EQ(hakmem_stats(&c), 0);
+    EXPECT_EQ(c.mmap_calls, b.mmap_calls) << "blocks freed within the delay were mapped anew: " << ctx;
+    for (size_t i = 0; i < kCount; ++i) ASSERT_EQ(check(t.p[i], kSize, 1000 + i), SIZE_MAX) << "block " << i;
+    for (size_t i = 0; i < kCount; ++i) hk_free(t.p[i]);
+    return;
+  }
+  // Idle: no allocator call; wait up to 10 s for the background thread.
+  Rollup after = freed;
+  for (int i = 0; i < 200 && after.rss > base.rss + kTolerance; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    after = read_rollup();
+  }
+  EXPECT_LE(after.rss, base.rss + kTolerance) << "the cached blocks were not unmapped after the delay: " << ctx
+                                              << "; now rss " << mib(after.rss);
+}
+
 }  // namespace

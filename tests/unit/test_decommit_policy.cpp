@@ -169,4 +169,41 @@ TEST(Policy, IdleCap) {
   EXPECT_EQ(kFastPreset.idle_cap_bytes, 0u);
 }
 
+// A wholly empty SuperSlab is unmapped only once its newest empty slab has
+// been idle for the delay: one emptied by an exiting thread and refilled by
+// the next is not idle.
+TEST(Policy, IdleForDelay) {
+  const DecommitConfig c = cfg(DecommitMode::ReleaseLazily, 200, 1000);
+  EXPECT_FALSE(idle_for_delay(c, 1000, 1000, false));
+  EXPECT_FALSE(idle_for_delay(c, 1000, 1199, false));
+  EXPECT_TRUE(idle_for_delay(c, 1000, 1200, false));
+  EXPECT_FALSE(idle_for_delay(c, 1000, 900, false)) << "a clock read before the slab emptied";
+  EXPECT_TRUE(idle_for_delay(c, 1000, 1000, true)) << "over the budget: at once";
+  EXPECT_TRUE(idle_for_delay(cfg(DecommitMode::ReleaseLazily, 0, 0), 1000, 1000, false)) << "delay 0";
+}
+
+// Freed large mappings: committed within the budget, lazily released beyond
+// it (LEAN) rather than unmapped, so a phase reused within the delay takes
+// no fault; FAST (no lazy budget) pushes out the oldest instead.
+TEST(Policy, LargeKeep) {
+  constexpr size_t kMiB = size_t{1} << 20, k64K = size_t{64} << 10;
+  const DecommitConfig lean{DecommitMode::ReleaseLazily, 200, 1000, 2 * kMiB};
+  EXPECT_EQ(large_keep(lean, 0, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Committed);
+  EXPECT_EQ(large_keep(lean, 8 * kMiB - k64K, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Committed) << "fits exactly";
+  EXPECT_EQ(large_keep(lean, 8 * kMiB, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Lazily) << "budget full";
+  EXPECT_EQ(large_keep(lean, 0, 24 * kMiB, 8 * kMiB, 64 * kMiB), LargeKeep::Lazily) << "larger than the budget";
+  EXPECT_EQ(large_keep(lean, 0, 65 * kMiB, 8 * kMiB, 64 * kMiB), LargeKeep::Unmap) << "larger than both";
+  EXPECT_EQ(large_keep(lean, 8 * kMiB, k64K, 8 * kMiB, 0), LargeKeep::Committed) << "no lazy budget: push out the oldest";
+  const DecommitConfig dontneed{DecommitMode::ReleaseNow, 200, 1000, 2 * kMiB};
+  EXPECT_EQ(large_keep(dontneed, 8 * kMiB, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Committed)
+      << "DONTNEED first: reuse would fault like a new mapping; push out the oldest as before";
+  EXPECT_EQ(large_keep(dontneed, 0, 24 * kMiB, 8 * kMiB, 64 * kMiB), LargeKeep::Unmap);
+  const DecommitConfig off{DecommitMode::Off, 200, 1000, 0};
+  EXPECT_EQ(large_keep(off, 8 * kMiB, k64K, 8 * kMiB, 64 * kMiB), LargeKeep::Committed) << "OFF releases nothing";
+  EXPECT_EQ(large_keep(off, 0, 24 * kMiB, 8 * kMiB, 64 * kMiB), LargeKeep::Unmap);
+  // The presets: LEAN has a lazy budget above its committed one, FAST none.
+  EXPECT_GT(kLeanPreset.large_cache_lazy_bytes, kLeanPreset.large_cache_bytes);
+  EXPECT_EQ(kFastPreset.large_cache_lazy_bytes, 0u);
+}
+
 }  // namespace
