@@ -48,8 +48,11 @@ major=${version%%.*}
 multiarch=$("$cc" -print-multiarch)
 lib=/usr/lib/$multiarch/libhakmem.so.$major
 
-ldconfig -p | grep -qF "libhakmem.so.$major (" || fail "ldconfig does not know libhakmem.so.$major"
-man -w 3 hakmem | grep -q "/usr/share/man/man3/hakmem.3" || fail "man -w 3 hakmem: $(man -w 3 hakmem 2>&1)"
+# The listing is read whole first: with pipefail, grep -q quitting at its
+# match while ldconfig still writes made ldconfig die of SIGPIPE and the
+# check fail now and then.
+grep -qF "libhakmem.so.$major (" <<<"$(ldconfig -p)" || fail "ldconfig does not know libhakmem.so.$major"
+grep -q "/usr/share/man/man3/hakmem.3" <<<"$(man -w 3 hakmem)" || fail "man -w 3 hakmem: $(man -w 3 hakmem 2>&1)"
 [[ $(pkg-config --modversion hakmem) == "$version" ]] || fail "pkg-config --modversion hakmem: $(pkg-config --modversion hakmem 2>&1)"
 
 # Consumers of the system install: no prefix, no LD_LIBRARY_PATH.
