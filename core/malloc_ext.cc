@@ -42,14 +42,18 @@ struct Figures {
   size_t cached_objects = 0;      // in thread caches
 };
 
+// Committed bytes of class pc not handed out nor cached: free objects on
+// its slabs' lists and what is not carved yet (per-class live bytes count
+// the thread caches' objects as handed out).
+size_t free_in_slabs(const SmallStats::PerClass& pc) { return pc.committed > pc.live_bytes ? pc.committed - pc.live_bytes : 0; }
+
 Figures read_figures() {
   runtime::ensure_init();
   Figures f{small_stats(), large::stats()};
   for (unsigned c = 0; c < kNumClasses; ++c) {
     const SmallStats::PerClass& pc = f.small.per_class[c];
     size_t size = class_size(c);
-    // per-class live bytes count the thread caches' objects as handed out
-    size_t in_slabs = pc.committed > pc.live_bytes ? pc.committed - pc.live_bytes : 0;
+    size_t in_slabs = free_in_slabs(pc);
     f.free_objects += in_slabs / size;
     f.free_object_bytes += in_slabs / size * size;
     f.free_slab_bytes += in_slabs;
@@ -155,7 +159,7 @@ int hk_malloc_info(int options, FILE* fp) {
   for (unsigned c = 0; c < kNumClasses; ++c) {
     const SmallStats::PerClass& pc = f.small.per_class[c];
     size_t size = class_size(c);
-    size_t in_slabs = pc.committed > pc.live_bytes ? pc.committed - pc.live_bytes : 0;
+    size_t in_slabs = free_in_slabs(pc);
     if (size_t n = in_slabs / size)
       fprintf(fp, "  <size from=\"%zu\" to=\"%zu\" total=\"%zu\" count=\"%zu\"/>\n", from, size, n * size, n);
     from = size + 1;

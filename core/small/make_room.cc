@@ -39,8 +39,7 @@ void release_quiet(uint64_t total) {
   ThreadHeap* h = tl_heap;
   if (h != &g_empty_heap && tl_heap_locked) {
     const uint64_t mine = decommit::quiet_classes(h->refill_at, kNumClasses, h->committed_total, span) & h->used_classes;
-    for (unsigned c = 0; c < kNumClasses; ++c)
-      if (mine >> c & 1) heap_return_bin(h, c);
+    for_each_class(mine, [h](unsigned c) { heap_return_bin(h, c); });
   }
   budget::g_account.quiet_releases.fetch_add(1, std::memory_order_relaxed);
   // A class in use by one thread may be quiet in another: each heap's own.
