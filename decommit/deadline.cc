@@ -19,11 +19,6 @@ bool note_deadline(uint64_t t) {
   return false;
 }
 
-void note_deadline_and_wake(uint64_t t) {
-  note_deadline(t);
-  wake_background();
-}
-
 // Slabs gain objects all the time in a busy program, each asking for a run a
 // delay later: runs that are not forced come at most once per run_gap_ms (an
 // eighth of a delay, at least 5 ms), so each slab is swept about once per

@@ -18,7 +18,6 @@ extern std::atomic<bool> g_orphans_freed;
 // Returns true if t is now the earliest deadline (the background thread,
 // sleeping until a later one, must be woken).
 bool note_deadline(uint64_t t);
-void note_deadline_and_wake(uint64_t t);
 // When a run for deadline d may start (runs not forced are spaced out).
 uint64_t run_due_at(uint64_t d);
 // Remote frees wait to be collected: a run soon (an eighth of a delay).
