@@ -23,13 +23,13 @@ void start_background_thread_if_asked() {
 }
 }  // namespace
 
-void run(uint64_t now, bool force) { run_masked(now, force ? ~uint64_t{0} : 0, force, nullptr); }
+bool run(uint64_t now, bool force) { return run_masked(now, force ? ~uint64_t{0} : 0, force, nullptr); }
 
-void run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* quiet) {
+bool run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* quiet) {
   // One run at a time. A forced run waits for the one under way (which never
   // waits for a heap lock, so it finishes).
   for (int expected = 0; !g_run_busy.compare_exchange_weak(expected, 1, std::memory_order_acquire); expected = 0) {
-    if (!wait) return;
+    if (!wait) return false;
     os::yield_cpu();
   }
   // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory,
@@ -62,6 +62,7 @@ void run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
   }
   g_last_run_ms.store(now, std::memory_order_relaxed);
   g_run_busy.store(0, std::memory_order_release);
+  return true;
 }
 
 void run_if_due_at(uint64_t now) {

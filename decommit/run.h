@@ -14,8 +14,9 @@ namespace hakmem::decommit {
 // Releases what is due now (force: every free page and idle cache, with
 // DONTNEED) in every slab: every heap's (current, partial, full, swept),
 // orphaned and empty ones, and the large cache. Called with no heap lock held
-// or from the calling thread's own slow path (its heap lock held).
-void run(uint64_t now_ms, bool force);
+// or from the calling thread's own slow path (its heap lock held). Returns
+// false if it did not run: another run was under way (only when not forced).
+bool run(uint64_t now_ms, bool force);
 void run_if_due();
 // The same with the time already read (coarse clock).
 void run_if_due_at(uint64_t now_ms);
@@ -28,7 +29,7 @@ struct QuietCut {
 // everything idle with DONTNEED at once (all of them: the large cache too),
 // and with quiet each heap's quiet classes as well. wait: wait for a run
 // under way instead of leaving it the work.
-void run_masked(uint64_t now_ms, uint64_t over_mask, bool wait, const QuietCut* quiet);
+bool run_masked(uint64_t now_ms, uint64_t over_mask, bool wait, const QuietCut* quiet);
 // Starts the background thread (HAKMEM_DECOMMIT_THREAD=1) once.
 void start_background_thread();
 // In a forked child: no run is under way, no background thread exists; what
