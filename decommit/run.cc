@@ -23,6 +23,8 @@ void start_background_thread_if_asked() {
 }
 }  // namespace
 
+bool run_under_way() { return g_run_busy.load(std::memory_order_relaxed) != 0; }
+
 bool run(uint64_t now, bool force) { return run_masked(now, force ? ~uint64_t{0} : 0, force, nullptr); }
 
 bool run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* quiet) {
@@ -71,11 +73,6 @@ void run_if_due_at(uint64_t now) {
   if (d == UINT64_MAX) return;
   start_background_thread_if_asked();  // something waits to be released
   if (now >= run_due_at(d)) run(now, false);
-}
-
-void run_if_due() {
-  if (!g_rt.releases) return;
-  if (g_next_deadline.load(std::memory_order_relaxed) != UINT64_MAX) run_if_due_at(os::now_ms_coarse());
 }
 
 void reset_after_fork() {

@@ -1,7 +1,6 @@
 // The scheduler's entry points: when to run the sweep, and the run itself.
 //
-//   run_if_due (slow paths)          deadline passed (deadline.h)? run
-//   run_if_due_at (heap_tick)        the same with the time already read
+//   run_if_due_at (slow paths, heap_tick)   deadline passed (deadline.h)? run (coarse clock read by the caller)
 //   run (hakmem_collect, background thread, the above)
 //   run_masked (the budget, core/small/make_room.cc): some classes release at once
 //     sweep_heaps, sweep_orphans_locked, sweep_empty_slabs_locked   (sweep.h)
@@ -17,8 +16,7 @@ namespace hakmem::decommit {
 // or from the calling thread's own slow path (its heap lock held). Returns
 // false if it did not run: another run was under way (only when not forced).
 bool run(uint64_t now_ms, bool force);
-void run_if_due();
-// The same with the time already read (coarse clock).
+// Runs if a deadline has passed at now_ms (the coarse clock).
 void run_if_due_at(uint64_t now_ms);
 // Which classes of a heap are quiet (decommit/budget.h quiet_classes): those
 // it has not used while it committed span bytes of slab memory itself.
@@ -30,6 +28,8 @@ struct QuietCut {
 // and with quiet each heap's quiet classes as well. wait: wait for a run
 // under way instead of leaving it the work.
 bool run_masked(uint64_t now_ms, uint64_t over_mask, bool wait, const QuietCut* quiet);
+// Whether a run is under way (a run not forced would return at once).
+bool run_under_way();
 // Starts the background thread (HAKMEM_DECOMMIT_THREAD=1) once.
 void start_background_thread();
 // In a forked child: no run is under way, no background thread exists; what

@@ -80,9 +80,11 @@ bool budget_room(size_t bytes, bool small) {
       // 40,000 sched_yield calls). The one that moves the mark releases;
       // the others commit. If a run was under way the mark goes back, so
       // the release is not lost, only moved to the next commit.
+      // (A run seen under way is not even tried: the next commit looks again.)
       const uint64_t seen = st.quiet_checked_at;
       uint64_t expected = seen;
-      if (g_quiet_checked_at.compare_exchange_strong(expected, total, std::memory_order_relaxed) &&
+      if (!decommit::run_under_way() &&
+          g_quiet_checked_at.compare_exchange_strong(expected, total, std::memory_order_relaxed) &&
           !release_quiet(total)) {
         expected = total;
         g_quiet_checked_at.compare_exchange_strong(expected, seen, std::memory_order_relaxed);
