@@ -22,6 +22,26 @@ void idle_leave(const SlabMeta* s) {
   if (s->release_state == ReleaseState::Committed) g_idle_committed.fetch_sub(kSlabSize, std::memory_order_relaxed);
 }
 
+std::atomic<size_t> g_idle_cap_stretch{0};
+namespace {
+std::atomic<uint64_t> g_stretch_decayed_ms{0};
+}
+
+// (Threads race on the stretch harmlessly: it is a hint of how much to keep.)
+void note_empty_reused(const SlabMeta* s, uint64_t now) {
+  const DecommitConfig& cfg = g_rt.decommit;
+  if (!reused_early(cfg, s->release_state, s->idle_since_ms, now)) return;
+  if (g_idle_cap_stretch.load(std::memory_order_relaxed) < cfg.idle_cap_stretch_max)
+    g_idle_cap_stretch.fetch_add(kSlabSize, std::memory_order_relaxed);
+}
+
+void decay_idle_cap_stretch(uint64_t now) {
+  const uint64_t at = g_stretch_decayed_ms.load(std::memory_order_relaxed);
+  if (now < at + g_rt.decommit.delay_ms) return;
+  g_stretch_decayed_ms.store(now, std::memory_order_relaxed);
+  g_idle_cap_stretch.store(g_idle_cap_stretch.load(std::memory_order_relaxed) / 2, std::memory_order_relaxed);
+}
+
 // The one place where an action becomes a platform call.
 void release_range(char* p, size_t len, DecommitAction how) {
   if (how == DecommitAction::ReleaseLazily) os::release_lazily(p, len);

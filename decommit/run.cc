@@ -8,6 +8,7 @@
 #include "core/platform/thread.h"
 #include "core/runtime.h"
 #include "decommit/deadline.h"
+#include "decommit/release.h"
 #include "decommit/sweep.h"
 #include "core/small/class_pool.h"
 
@@ -40,6 +41,7 @@ bool run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
   // Over the budget (the committed-bytes account), everything idle goes with DONTNEED.
   if (release && over_budget(budget::committed(), budget::g_config.target_bytes)) over_mask = ~uint64_t{0};
   if (release) g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
+  if (release) decay_idle_cap_stretch(now);
   // Heaps first: slabs they give back empty are then released with the pools'.
   uint64_t next = release ? sweep_heaps(now, over_mask, quiet) : UINT64_MAX;
   g_orphans_freed.store(false, std::memory_order_relaxed);

@@ -47,7 +47,7 @@ bool pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
   const bool earliest =
       decommit::note_deadline(decommit::next_deadline(g_rt.decommit, decommit::ReleaseState::Committed, now));
   size_t idle = decommit::g_idle_committed.fetch_add(kSlabSize, std::memory_order_relaxed) + kSlabSize;
-  if (decommit::over_idle_cap(g_rt.decommit, idle)) {
+  if (decommit::over_idle_cap(g_rt.decommit, idle, decommit::g_idle_cap_stretch.load(std::memory_order_relaxed))) {
     // Over the cap: this class's oldest committed empty slab goes now. Its
     // SuperSlab stays mapped until the delay has passed (decommit::run trims
     // it then): unmapping it here would also throw away the pages MADV_FREE
@@ -91,8 +91,9 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
   // cost page faults like fresh ones, so prefer fresh slabs over those.
   if (s && s->release_state == decommit::ReleaseState::Released) {
     if (SlabMeta* f = pool_take_fresh(p)) s = f;
-    else slab_list_remove(p.empty, s), superslab_of_slab(s)->active++;
+    else slab_list_remove(p.empty, s), superslab_of_slab(s)->active++, decommit::note_empty_reused(s, os::now_ms_coarse());
   } else if (s) {
+    if (s->release_state != decommit::ReleaseState::Committed) decommit::note_empty_reused(s, os::now_ms_coarse());
     slab_list_remove(p.empty, s);
     decommit::idle_leave(s);
     superslab_of_slab(s)->active++;
