@@ -66,6 +66,13 @@ bool run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
   }
   g_last_run_ms.store(now, std::memory_order_relaxed);
   g_run_busy.store(0, std::memory_order_release);
+  // The background thread may have looked while this run had cleared the
+  // deadline, and gone to sleep with nothing pending: what this run left due
+  // (noted above, or by slabs it emptied) would then wait for the program's
+  // next allocator call, which an idle program never makes. Notes of an
+  // earlier deadline wake it; this run's are not earlier than one it already
+  // missed, so wake it here (once a run: runs are at least 5 ms apart).
+  if (release && g_next_deadline.load(std::memory_order_relaxed) != UINT64_MAX) wake_background();
   return true;
 }
 
