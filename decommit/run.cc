@@ -76,7 +76,7 @@ bool run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
   return true;
 }
 
-void run_if_due_at(uint64_t now) {
+void run_if_due_slow(uint64_t now) {
   if (!g_rt.releases) return;
   uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
   if (d == UINT64_MAX) return;

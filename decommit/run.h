@@ -8,6 +8,8 @@
 #pragma once
 #include <cstdint>
 
+#include "decommit/deadline.h"
+
 namespace hakmem::decommit {
 
 // Releases what is due now (force: every free page and idle cache, with
@@ -16,8 +18,18 @@ namespace hakmem::decommit {
 // or from the calling thread's own slow path (its heap lock held). Returns
 // false if it did not run: another run was under way (only when not forced).
 bool run(uint64_t now_ms, bool force);
-// Runs if a deadline has passed at now_ms (the coarse clock).
-void run_if_due_at(uint64_t now_ms);
+// Runs if a deadline has passed at now_ms (the coarse clock), and starts
+// the background thread once something waits to be released. Inline: every
+// LEAN slow path asks, and mostly nothing is due (a load and two compares;
+// the call cost bursts-2t 5 instructions per malloc or free).
+void run_if_due_slow(uint64_t now_ms);
+inline void run_if_due_at(uint64_t now_ms) {
+  const uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
+  if (d == UINT64_MAX) return;
+  // (run_due_at(d) >= d: before d no run may start.)
+  if (now_ms < d && g_background_state.load(std::memory_order_relaxed) != BackgroundState::NotStarted) return;
+  run_if_due_slow(now_ms);
+}
 // Which classes of a heap are quiet (decommit/budget.h quiet_classes): those
 // it has not used while it committed span bytes of slab memory itself.
 struct QuietCut {
