@@ -36,7 +36,9 @@ void apply_options(const Options& o) {
   g_rt.ss_size = o.ss_size;
   g_rt.ss_mask = ~(uintptr_t{o.ss_size} - 1);
   g_rt.decommit = decommit::DecommitConfig{o.decommit, o.decommit_delay_ms, o.decommit_delay_ms,
-                                           g_rt.preset->idle_cap_bytes};
+                                           g_rt.preset->idle_cap_bytes,
+                                           // reuse may stretch the cap to 5 times its size (policy.h over_idle_cap)
+                                           g_rt.preset->idle_cap_bytes * 4};
   g_rt.releases = o.decommit != DecommitMode::Off;
   g_rt.target_bytes = static_cast<size_t>(o.target_mb) << 20;
   // In a memory-limited container idle memory must go before the limit is

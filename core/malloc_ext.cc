@@ -73,6 +73,8 @@ int saturate(size_t v) { return v > INT_MAX ? INT_MAX : static_cast<int>(v); }
 void set_trim_threshold(int value) {
   size_t cap = value < 0 ? 0 : value == 0 ? 1 : static_cast<size_t>(value);
   __atomic_store_n(&g_rt.decommit.idle_cap_bytes, cap, __ATOMIC_RELAXED);
+  // The program's own threshold holds as it is: reuse does not stretch it.
+  __atomic_store_n(&g_rt.decommit.idle_cap_stretch_max, size_t{0}, __ATOMIC_RELAXED);
 }
 
 }  // namespace

@@ -12,16 +12,11 @@ std::atomic<bool> g_orphans_freed{false};
 std::atomic<uint32_t> g_background_seq{0};
 std::atomic<BackgroundState> g_background_state{BackgroundState::NotStarted};
 
-bool note_deadline(uint64_t t) {
+bool note_earlier_deadline(uint64_t t) {
   uint64_t cur = g_next_deadline.load(std::memory_order_relaxed);
   while (t < cur)
     if (g_next_deadline.compare_exchange_weak(cur, t, std::memory_order_relaxed)) return true;
   return false;
-}
-
-void note_deadline_and_wake(uint64_t t) {
-  note_deadline(t);
-  wake_background();
 }
 
 // Slabs gain objects all the time in a busy program, each asking for a run a

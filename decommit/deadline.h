@@ -16,9 +16,13 @@ extern std::atomic<uint64_t> g_last_run_ms;
 extern std::atomic<bool> g_orphans_freed;
 
 // Returns true if t is now the earliest deadline (the background thread,
-// sleeping until a later one, must be woken).
-bool note_deadline(uint64_t t);
-void note_deadline_and_wake(uint64_t t);
+// sleeping until a later one, must be woken). Inline: every slab that gains
+// objects notes one, nearly always later than the one noted already.
+bool note_earlier_deadline(uint64_t t);
+inline bool note_deadline(uint64_t t) {
+  if (t >= g_next_deadline.load(std::memory_order_relaxed)) return false;
+  return note_earlier_deadline(t);
+}
 // When a run for deadline d may start (runs not forced are spaced out).
 uint64_t run_due_at(uint64_t d);
 // Remote frees wait to be collected: a run soon (an eighth of a delay).

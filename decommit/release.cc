@@ -22,6 +22,26 @@ void idle_leave(const SlabMeta* s) {
   if (s->release_state == ReleaseState::Committed) g_idle_committed.fetch_sub(kSlabSize, std::memory_order_relaxed);
 }
 
+std::atomic<size_t> g_idle_cap_stretch{0};
+namespace {
+std::atomic<uint64_t> g_stretch_decayed_ms{0};
+}
+
+// (Threads race on the stretch harmlessly: it is a hint of how much to keep.)
+void note_empty_reused(const SlabMeta* s, uint64_t now) {
+  const DecommitConfig& cfg = g_rt.decommit;
+  if (!reused_early(cfg, s->release_state, s->idle_since_ms, now)) return;
+  if (g_idle_cap_stretch.load(std::memory_order_relaxed) < cfg.idle_cap_stretch_max)
+    g_idle_cap_stretch.fetch_add(kSlabSize, std::memory_order_relaxed);
+}
+
+void decay_idle_cap_stretch(uint64_t now) {
+  const uint64_t at = g_stretch_decayed_ms.load(std::memory_order_relaxed);
+  if (now < at + g_rt.decommit.delay_ms) return;
+  g_stretch_decayed_ms.store(now, std::memory_order_relaxed);
+  g_idle_cap_stretch.store(g_idle_cap_stretch.load(std::memory_order_relaxed) / 2, std::memory_order_relaxed);
+}
+
 // The one place where an action becomes a platform call.
 void release_range(char* p, size_t len, DecommitAction how) {
   if (how == DecommitAction::ReleaseLazily) os::release_lazily(p, len);
@@ -54,20 +74,31 @@ void release_free_pages(SlabMeta* s, DecommitAction how) {
   unsigned full_pages = static_cast<unsigned>(s->carved == s->capacity ? (carved_bytes + os::kPageSize - 1) / os::kPageSize
                                                                       : carved_bytes / os::kPageSize);
   if (full_pages == 0) return;
-  uint16_t total[kMaxSlabPages] = {};
+  if (full_pages > kMaxSlabPages) full_pages = kMaxSlabPages;
+  const uint64_t size = s->obj_size;
   uint16_t free_objs[kMaxSlabPages] = {};
   unsigned first, last;
-  for (uint64_t idx = 0; idx < s->carved; ++idx) {
-    object_pages(s, idx, &first, &last);
-    for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) total[p]++;
-  }
+  // Objects on the free list, counted per page they overlap (from their
+  // offset: the list was just checked, so each is the start of an object).
   for (FreeNode* f = s->local_free; f; f = link_next_in_slab(s, f)) {
-    object_pages(s, object_index_of(s, f), &first, &last);
+    const uint64_t b = object_offset(s, reinterpret_cast<uintptr_t>(f));
+    first = static_cast<unsigned>(b / os::kPageSize);
+    last = static_cast<unsigned>((b + size - 1) / os::kPageSize);
     for (unsigned p = first; p <= last && p < kMaxSlabPages; ++p) free_objs[p]++;
   }
+  // A page is all free when every carved object overlapping it is: those
+  // are the objects from the one holding its first byte to the one holding
+  // its last carved byte. Counting them per page, not walking every carved
+  // object, took the sweep of compare/'s phases from a quarter of LEAN's
+  // instructions (2,048 objects per 32 B slab, mostly without a free page).
   uint32_t mask = 0;
-  for (unsigned p = 0; p < full_pages && p < kMaxSlabPages; ++p)
-    if (total[p] && total[p] == free_objs[p] && !(s->released_pages >> p & 1)) mask |= uint32_t{1} << p;
+  for (unsigned p = 0; p < full_pages; ++p) {
+    const uint64_t begin = uint64_t{p} * os::kPageSize;
+    if (begin >= carved_bytes || (s->released_pages >> p & 1) || !free_objs[p]) continue;
+    const uint64_t end = begin + os::kPageSize < carved_bytes ? begin + os::kPageSize : carved_bytes;
+    const uint64_t total = (end - 1) / size - begin / size + 1;
+    if (total == free_objs[p]) mask |= uint32_t{1} << p;
+  }
   if (!mask) return;
   uint32_t parked = s->released_pages | mask;
   // Unlink the objects on those pages (the list was checked just above).

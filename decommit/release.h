@@ -24,6 +24,14 @@ namespace hakmem::decommit {
 extern std::atomic<size_t> g_idle_committed;
 // An empty slab leaves the pool's empty list, or its committed state.
 void idle_leave(const SlabMeta* s);
+// How far the idle cap is stretched now (policy.h over_idle_cap): empty
+// slabs released early and taken again within the delay, recently.
+extern std::atomic<size_t> g_idle_cap_stretch;
+// An empty slab is taken from a pool at now: if it had been released
+// early (policy.h reused_early), the cap stretches by it.
+void note_empty_reused(const SlabMeta* s, uint64_t now);
+// The stretch halves once a delay (decommit::run).
+void decay_idle_cap_stretch(uint64_t now);
 
 // Gives a range back to the kernel the way a says.
 void release_range(char* p, size_t len, DecommitAction a);

@@ -8,6 +8,7 @@
 #include "core/platform/thread.h"
 #include "core/runtime.h"
 #include "decommit/deadline.h"
+#include "decommit/release.h"
 #include "decommit/sweep.h"
 #include "core/small/class_pool.h"
 
@@ -23,13 +24,15 @@ void start_background_thread_if_asked() {
 }
 }  // namespace
 
-void run(uint64_t now, bool force) { run_masked(now, force ? ~uint64_t{0} : 0, force, nullptr); }
+bool run_under_way() { return g_run_busy.load(std::memory_order_relaxed) != 0; }
 
-void run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* quiet) {
+bool run(uint64_t now, bool force) { return run_masked(now, force ? ~uint64_t{0} : 0, force, nullptr); }
+
+bool run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* quiet) {
   // One run at a time. A forced run waits for the one under way (which never
   // waits for a heap lock, so it finishes).
   for (int expected = 0; !g_run_busy.compare_exchange_weak(expected, 1, std::memory_order_acquire); expected = 0) {
-    if (!wait) return;
+    if (!wait) return false;
     os::yield_cpu();
   }
   // FAST, and LEAN with HAKMEM_MEM_LEAN_DECOMMIT=OFF, never release memory,
@@ -38,6 +41,7 @@ void run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
   // Over the budget (the committed-bytes account), everything idle goes with DONTNEED.
   if (release && over_budget(budget::committed(), budget::g_config.target_bytes)) over_mask = ~uint64_t{0};
   if (release) g_next_deadline.store(UINT64_MAX, std::memory_order_relaxed);
+  if (release) decay_idle_cap_stretch(now);
   // Heaps first: slabs they give back empty are then released with the pools'.
   uint64_t next = release ? sweep_heaps(now, over_mask, quiet) : UINT64_MAX;
   g_orphans_freed.store(false, std::memory_order_relaxed);
@@ -62,19 +66,22 @@ void run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
   }
   g_last_run_ms.store(now, std::memory_order_relaxed);
   g_run_busy.store(0, std::memory_order_release);
+  // The background thread may have looked while this run had cleared the
+  // deadline, and gone to sleep with nothing pending: what this run left due
+  // (noted above, or by slabs it emptied) would then wait for the program's
+  // next allocator call, which an idle program never makes. Notes of an
+  // earlier deadline wake it; this run's are not earlier than one it already
+  // missed, so wake it here (once a run: runs are at least 5 ms apart).
+  if (release && g_next_deadline.load(std::memory_order_relaxed) != UINT64_MAX) wake_background();
+  return true;
 }
 
-void run_if_due_at(uint64_t now) {
+void run_if_due_slow(uint64_t now) {
   if (!g_rt.releases) return;
   uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
   if (d == UINT64_MAX) return;
   start_background_thread_if_asked();  // something waits to be released
   if (now >= run_due_at(d)) run(now, false);
-}
-
-void run_if_due() {
-  if (!g_rt.releases) return;
-  if (g_next_deadline.load(std::memory_order_relaxed) != UINT64_MAX) run_if_due_at(os::now_ms_coarse());
 }
 
 void reset_after_fork() {

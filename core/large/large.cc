@@ -475,7 +475,10 @@ bool free(void* p) {
     unmap_victims(victims);
   }
   if (put != Put::Kept) unmap_block(p, len);
-  else if (g_rt.releases) decommit::note_deadline_and_wake(os::now_ms() + g_rt.decommit.delay_ms);
+  // The background thread is woken only for a deadline earlier than the
+  // one it sleeps until (a futex call per large free otherwise).
+  else if (g_rt.releases && decommit::note_deadline(os::now_ms() + g_rt.decommit.delay_ms))
+    decommit::wake_background();
   return true;
 }
 

@@ -37,16 +37,17 @@ void pool_unmap_superslab_locked(ClassPool& p, SuperSlab* ss) {
 uint64_t idle_clock() { return g_rt.releases ? os::now_ms() : 0; }
 
 // Under p.lock: put a slab with no live objects on the empty list.
-void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
+bool pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
   s->owner_thread_ptr.store(0, std::memory_order_relaxed);
   s->owner.store(kOwnerEmpty, std::memory_order_relaxed);
   s->idle_since_ms = now;
   s->release_state = decommit::ReleaseState::Committed;
   slab_list_push(p.empty, s, SlabPlace::PoolEmpty);
   superslab_of_slab(s)->active--;
-  decommit::note_deadline(decommit::next_deadline(g_rt.decommit, decommit::ReleaseState::Committed, now));
+  const bool earliest =
+      decommit::note_deadline(decommit::next_deadline(g_rt.decommit, decommit::ReleaseState::Committed, now));
   size_t idle = decommit::g_idle_committed.fetch_add(kSlabSize, std::memory_order_relaxed) + kSlabSize;
-  if (decommit::over_idle_cap(g_rt.decommit, idle)) {
+  if (decommit::over_idle_cap(g_rt.decommit, idle, decommit::g_idle_cap_stretch.load(std::memory_order_relaxed))) {
     // Over the cap: this class's oldest committed empty slab goes now. Its
     // SuperSlab stays mapped until the delay has passed (decommit::run trims
     // it then): unmapping it here would also throw away the pages MADV_FREE
@@ -59,15 +60,21 @@ void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now) {
       }
     }
   }
+  return earliest;
 }
 
 void pool_give_empty(unsigned c, SlabMeta* s) {
   uint64_t now = idle_clock();
+  bool earliest;
   {
     LockGuard g(g_pools[c].lock);
-    pool_add_empty_locked(g_pools[c], s, now);
+    earliest = pool_add_empty_locked(g_pools[c], s, now);
   }
-  if (g_rt.releases) decommit::wake_background();
+  // Only a deadline earlier than the one noted needs the background thread
+  // to look again: it sleeps until that one and sweeps everything due then.
+  // (Waking it for every slab that emptied was a futex call per slab, and a
+  // wake-up of the thread each time: 25,000 futex calls in bursts-2t.)
+  if (g_rt.releases && earliest) decommit::wake_background();
 }
 
 SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
@@ -84,8 +91,9 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h) {
   // cost page faults like fresh ones, so prefer fresh slabs over those.
   if (s && s->release_state == decommit::ReleaseState::Released) {
     if (SlabMeta* f = pool_take_fresh(p)) s = f;
-    else slab_list_remove(p.empty, s), superslab_of_slab(s)->active++;
+    else slab_list_remove(p.empty, s), superslab_of_slab(s)->active++, decommit::note_empty_reused(s, os::now_ms_coarse());
   } else if (s) {
+    if (s->release_state != decommit::ReleaseState::Committed) decommit::note_empty_reused(s, os::now_ms_coarse());
     slab_list_remove(p.empty, s);
     decommit::idle_leave(s);
     superslab_of_slab(s)->active++;

@@ -34,8 +34,10 @@ extern ClassPool g_pools[kNumClasses];
 SlabMeta* pool_acquire(unsigned c, ThreadHeap* h);
 // An owned slab with no live object goes back to its pool.
 void pool_give_empty(unsigned c, SlabMeta* s);
-// Under p.lock: put a slab with no live objects on the empty list.
-void pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now);
+// Under p.lock: put a slab with no live objects on the empty list. Returns
+// true if its deadline is now the earliest (the background thread, asleep
+// until a later one, must be woken).
+bool pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now);
 // Under p.lock: orphaned slabs whose objects were all freed remotely become empty.
 void pool_sweep_orphans_locked(ClassPool& p, uint64_t now);
 // Under p.lock: unmaps wholly empty SuperSlabs beyond keep that have been

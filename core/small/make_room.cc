@@ -22,13 +22,14 @@ namespace hakmem {
 static_assert(kNumClasses <= budget::kMaxClasses, "a set of classes is one 64-bit mask");
 
 namespace {
-// The hysteresis of decommit/budget.h. Threads race on it harmlessly: at
-// worst one walk too many or one too few.
+// The hysteresis of decommit/budget.h. Threads race on g_released_at
+// harmlessly: at worst one walk too many or one too few. g_quiet_checked_at
+// is claimed (budget_room), so one thread releases the quiet classes per span.
 std::atomic<size_t> g_released_at{0};
 std::atomic<uint64_t> g_quiet_checked_at{0};
 
-void release_quiet(uint64_t total) {
-  g_quiet_checked_at.store(total, std::memory_order_relaxed);
+// Returns false if another run was under way (nothing was released).
+bool release_quiet(uint64_t total) {
   const uint64_t span = budget::g_config.quiet_span_bytes;
   uint64_t refill_at[kNumClasses];
   for (unsigned c = 0; c < kNumClasses; ++c) refill_at[c] = budget::g_account.class_refill_at[c].load(std::memory_order_relaxed);
@@ -41,14 +42,16 @@ void release_quiet(uint64_t total) {
     const uint64_t mine = decommit::quiet_classes(h->refill_at, kNumClasses, h->committed_total, span) & h->used_classes;
     for_each_class(mine, [h](unsigned c) { heap_return_bin(h, c); });
   }
-  budget::g_account.quiet_releases.fetch_add(1, std::memory_order_relaxed);
   // A class in use by one thread may be quiet in another: each heap's own.
-  // Wait for a run under way (another thread's timed sweep): leaving the
-  // work to it would lose this release, as that run does not know the quiet
-  // classes, and the next check is a span of commits away. (That run never
-  // waits for this heap's lock, so it finishes.)
+  // Not while another run is under way (that run does not know the quiet
+  // classes): the caller gives its claim back and the next commit tries
+  // again. Waiting here, with this heap's lock held, made that run spin on
+  // the lock it must take to sweep this heap while this thread spun on the
+  // run: 11,000 sched_yield calls in multi-thread-4.
   const decommit::QuietCut cut{total, span};
-  decommit::run_masked(os::now_ms(), everywhere, true, &cut);
+  if (!decommit::run_masked(os::now_ms(), everywhere, false, &cut)) return false;
+  budget::g_account.quiet_releases.fetch_add(1, std::memory_order_relaxed);
+  return true;
 }
 
 void release_all() {
@@ -71,7 +74,23 @@ bool budget_room(size_t bytes, bool small) {
                                  g_quiet_checked_at.load(std::memory_order_relaxed)};
   const uint64_t total = budget::g_account.small_total.load(std::memory_order_relaxed);
   switch (decommit::room_action(cfg, st, budget::committed(), bytes, small, total)) {
-    case decommit::RoomAction::ReleaseQuiet: release_quiet(total); break;
+    case decommit::RoomAction::ReleaseQuiet: {
+      // One thread per span: threads that cross it together (they all
+      // commit while ramping up) would each walk every heap (multi-thread-4:
+      // 40,000 sched_yield calls). The one that moves the mark releases;
+      // the others commit. If a run was under way the mark goes back, so
+      // the release is not lost, only moved to the next commit.
+      // (A run seen under way is not even tried: the next commit looks again.)
+      const uint64_t seen = st.quiet_checked_at;
+      uint64_t expected = seen;
+      if (!decommit::run_under_way() &&
+          g_quiet_checked_at.compare_exchange_strong(expected, total, std::memory_order_relaxed) &&
+          !release_quiet(total)) {
+        expected = total;
+        g_quiet_checked_at.compare_exchange_strong(expected, seen, std::memory_order_relaxed);
+      }
+      break;
+    }
     case decommit::RoomAction::ReleaseAll: release_all(); break;
     case decommit::RoomAction::None: break;
   }

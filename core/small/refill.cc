@@ -4,7 +4,7 @@
 //
 //   small_alloc_slow
 //     heap_create                  the thread's first malloc (thread_start.cc)
-//     decommit::run_if_due
+//     decommit::run_if_due_at
 //     refill
 //       collect_remote_full        the class had remote frees
 //       refill_from_slab           free list first, else carve about a page
@@ -179,11 +179,14 @@ bool refill(ThreadHeap* h, unsigned c) {
       return nullptr;
     }
   }
-  decommit::run_if_due();
+  // One clock read for both: the run's "anything due?" and the heap's clock
+  // (the run, if any, takes a few ms at most; the coarse clock is that coarse).
+  const uint64_t now = g_rt.releases ? os::now_ms_coarse() : 0;
+  if (g_rt.releases) decommit::run_if_due_at(now);
   CacheBin& b = h->tc[c];
   if (bin_count(b) == 0) {
     OwnerLock g(h);
-    if (g_rt.releases) h->clock_ms = os::now_ms_coarse();
+    if (g_rt.releases) h->clock_ms = now;
     if (!refill(h, c)) {
       errno = ENOMEM;
       return nullptr;

@@ -169,6 +169,26 @@ TEST(Policy, IdleCap) {
   EXPECT_EQ(kFastPreset.idle_cap_bytes, 0u);
 }
 
+TEST(Policy, IdleCapStretchesByEarlyReuse) {
+  constexpr size_t kMiB = size_t{1} << 20;
+  DecommitConfig cfg{DecommitMode::ReleaseLazily, 200, 200, 2 * kMiB, 8 * kMiB};
+  EXPECT_TRUE(over_idle_cap(cfg, 3 * kMiB)) << "no stretch: the cap";
+  EXPECT_FALSE(over_idle_cap(cfg, 3 * kMiB, 1 * kMiB));
+  EXPECT_TRUE(over_idle_cap(cfg, 3 * kMiB + 1, 1 * kMiB));
+  EXPECT_FALSE(over_idle_cap(cfg, 10 * kMiB, 100 * kMiB)) << "stretched at most by the maximum";
+  EXPECT_TRUE(over_idle_cap(cfg, 10 * kMiB + 1, 100 * kMiB));
+  cfg.idle_cap_stretch_max = 0;
+  EXPECT_TRUE(over_idle_cap(cfg, 3 * kMiB, 100 * kMiB)) << "a maximum of 0 (mallopt's own threshold): no stretch";
+  // Early: released (not Committed) and taken again within an eighth of the delay (25 ms).
+  EXPECT_TRUE(reused_early(cfg, ReleaseState::LazyFree, 1000, 1024));
+  EXPECT_TRUE(reused_early(cfg, ReleaseState::Released, 1000, 1000));
+  EXPECT_FALSE(reused_early(cfg, ReleaseState::LazyFree, 1000, 1025)) << "reused a phase later: the release was cheap";
+  EXPECT_FALSE(reused_early(cfg, ReleaseState::Committed, 1000, 1001)) << "never released: nothing wasted";
+  EXPECT_FALSE(reused_early(cfg, ReleaseState::LazyFree, 1000, 999)) << "a clock read before the slab emptied";
+  DecommitConfig nodelay{DecommitMode::ReleaseLazily, 0, 0, 2 * kMiB, 8 * kMiB};
+  EXPECT_FALSE(reused_early(nodelay, ReleaseState::LazyFree, 1000, 1000)) << "delay 0: release is wanted at once";
+}
+
 // A wholly empty SuperSlab is unmapped only once its newest empty slab has
 // been idle for the delay: one emptied by an exiting thread and refilled by
 // the next is not idle.
