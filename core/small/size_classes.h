@@ -5,12 +5,13 @@
 // (waste at most 25%): FAST's classes. LEAN has classes every kLeanStep
 // bytes between 512 and 1024 instead, where four per doubling rounded a
 // 513-byte request to 640 and rounding was the largest term of its peak
-// under pressure (issue 11's pattern 2: 63.3 MB, 60.2 with 32-byte steps,
-// glibc 57.7). Only there, and only in LEAN: each class holds its own peak
-// of objects (what one class frees never serves another), so every added
-// class costs memory where threads pass objects to each other (compare/'s
-// multi-thread-2/-4 and random-mixed-2t rows: about +1 MB with 32-byte
-// steps, +0.2..0.4 with 64-byte ones, which leave pressure at 61.2). The
+// under pressure (issue 11's pattern 2, medians of 3: 63.3 MB; 61.2 with
+// 64-byte steps, 60.2 with 32-byte ones; glibc 57.7). Only there, and only in
+// LEAN: each class holds its own peak of objects (what one class frees never
+// serves another), so every added class costs memory in every thread that
+// passes objects to another (compare/'s multi-thread-2/-4 and
+// random-mixed-2t rows: +0.75..2 MB with 32-byte steps, growing with the
+// thread count, +0.2..0.45 with 64-byte ones). 64 is the trade taken. The
 // lookup is a table chosen once at start (size_classes.cc), so malloc's size
 // lookup stays one load. Every class is a multiple of 16: every small object
 // keeps glibc's 16-byte alignment, and the double-free guard needs the
@@ -26,7 +27,7 @@ namespace hakmem {
 inline constexpr size_t kMaxSmallSize = 32768;
 inline constexpr size_t kLookupMax = 1024;
 inline constexpr unsigned kFineClasses = 16;  // 16, 32, ..., 256
-inline constexpr uint32_t kLeanStep = 32;
+inline constexpr uint32_t kLeanStep = 64;
 
 namespace detail {
 // FAST's classes: every 16 bytes to 256, then four per doubling.
