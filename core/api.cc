@@ -66,8 +66,7 @@ void* alloc_aligned(size_t align, size_t n) {
   if (align <= os::kPageSize && n <= kMaxSmallSize) {
     // Objects sit at multiples of their class size from page-aligned slab
     // starts: a class whose size is a multiple of align gives aligned objects.
-    for (unsigned c = size_to_class(n > align ? n : align); c < kNumClasses; ++c)
-      if (class_size(c) % align == 0) return small_alloc(c);
+    if (unsigned c = aligned_class(n, align); c < kNumClasses) return small_alloc(c);
   }
   return api::alloc_large(n, align, false);
 }

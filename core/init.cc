@@ -6,6 +6,7 @@
 #include "core/fork.h"
 #include "core/platform/platform.h"
 #include "core/runtime.h"
+#include "core/small/size_classes.h"
 #include "core/small/arena.h"
 #include "core/small/class_pool.h"
 #include "core/small/slow_paths.h"
@@ -45,6 +46,8 @@ void apply_options(const Options& o) {
   // reached, not after the delay: unless set, the budget is 3/4 of the limit.
   if (o.lean && o.target_auto) g_rt.target_bytes = os::cgroup_memory_limit() / 4 * 3;
   if (!o.lean) g_rt.target_bytes = 0;  // FAST never releases: a budget it could not act on
+  // LEAN: its finer classes between 512 and 1024 bytes (core/small/size_classes.h).
+  size_classes_choose(o.lean);
   budget::g_config.target_bytes = g_rt.target_bytes;
   if (o.lean) {
     budget::g_config.limit_bytes =

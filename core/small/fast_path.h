@@ -23,20 +23,10 @@
 
 namespace hakmem {
 
-namespace detail {
-struct BinOffsets {
-  uint16_t v[kLookupMax / 16 + 1]{};
-};
-constexpr BinOffsets make_bin_offsets() {
-  BinOffsets t{};
-  for (unsigned i = 0; i <= kLookupMax / 16; ++i) t.v[i] = static_cast<uint16_t>(bin_offset(kTable.small_lookup[i]));
-  return t;
-}
-inline constexpr BinOffsets kBinOffsets = make_bin_offsets();
-}  // namespace detail
-
-// The cache bin offset for n in [0, kLookupMax]: malloc's size lookup.
-[[gnu::always_inline]] inline size_t bin_offset_lookup(size_t n) { return detail::kBinOffsets.v[(n + 15) >> 4]; }
+// The cache bin offset for n in [0, kLookupMax] (bin_offset of
+// size_to_class_lookup): malloc's size lookup, one load from a table chosen
+// at start (core/small/size_classes.cc).
+[[gnu::always_inline]] inline size_t bin_offset_lookup(size_t n) { return g_bin_offsets.v[(n + 15) >> 4]; }
 
 // Allocates from the cache bin at byte offset off (bin_offset(class)). The
 // pop reads the bin and its slot array, never the object: nothing written

@@ -2,40 +2,81 @@
 //
 // 16..256 in steps of 16 (the sizes programs ask for most, so the waste is
 // at most 15 bytes), then four classes per doubling up to kMaxSmallSize
-// (waste at most 25%). There is no 8-byte class: every small object keeps
-// glibc's 16-byte alignment, and the double-free guard needs the second word.
+// (waste at most 25%): FAST's classes. LEAN has classes every kLeanStep
+// bytes between 512 and 1024 instead, where four per doubling rounded a
+// 513-byte request to 640 and rounding was the largest term of its peak
+// under pressure (issue 11's pattern 2, medians of 3: 63.3 MB; 61.2 with
+// 64-byte steps, 60.2 with 32-byte ones; glibc 57.7). Only there, and only in
+// LEAN: each class holds its own peak of objects (what one class frees never
+// serves another), so every added class costs memory in every thread that
+// passes objects to another (compare/'s multi-thread-2/-4 and
+// random-mixed-2t rows: +0.75..2 MB with 32-byte steps, growing with the
+// thread count, +0.2..0.45 with 64-byte ones). 64 is the trade taken. The
+// lookup is a table chosen once at start (size_classes.cc), so malloc's size
+// lookup stays one load. Every class is a multiple of 16: every small object
+// keeps glibc's 16-byte alignment, and the double-free guard needs the
+// second word.
 #pragma once
 #include <cstddef>
 #include <cstdint>
 
+#define HK_SMALL_HIDDEN __attribute__((visibility("hidden")))
+
 namespace hakmem {
 
 inline constexpr size_t kMaxSmallSize = 32768;
+inline constexpr size_t kLookupMax = 1024;
 inline constexpr unsigned kFineClasses = 16;  // 16, 32, ..., 256
-inline constexpr unsigned kNumClasses = kFineClasses + 4 * 7;  // 256 -> 32768
+inline constexpr uint32_t kLeanStep = 64;
 
 namespace detail {
-constexpr unsigned log2_floor(size_t v) {
-  unsigned r = 0;
-  while (v >>= 1) ++r;
-  return r;
+// FAST's classes: every 16 bytes to 256, then four per doubling.
+constexpr bool quarter_class(uint32_t size) {
+  if (size <= 256) return size % 16 == 0;
+  uint32_t base = 256;
+  while (base * 2 < size) base *= 2;
+  return (size - base) % (base / 4) == 0;
 }
+// LEAN's: every kLeanStep bytes between 512 and 1024, FAST's elsewhere.
+constexpr bool lean_class(uint32_t size) {
+  if (size > 512 && size < 1024) return (size - 512) % kLeanStep == 0;
+  return quarter_class(size);
+}
+// The table holds both sets (each mode leaves the other's classes unused).
+constexpr bool table_class(uint32_t size) { return size % 16 == 0 && (quarter_class(size) || lean_class(size)); }
+constexpr unsigned count_classes(uint32_t upto) {
+  unsigned n = 0;
+  for (uint32_t s = 16; s <= upto; s += 16) n += table_class(s);
+  return n;
+}
+}  // namespace detail
+
+// Classes of at most 1024 bytes (the lookup's), then four per doubling.
+inline constexpr unsigned kLookupClasses = detail::count_classes(kLookupMax);
+inline constexpr unsigned kNumClasses = kLookupClasses + 4 * 5;  // 1280 -> 32768
+
+namespace detail {
 struct ClassTable {
   uint32_t size[kNumClasses]{};
-  // Lookup table indexed by (n + 15) / 16 for n <= 1024.
-  uint8_t small_lookup[1024 / 16 + 1]{};
+  // Lookups indexed by (n + 15) / 16 for n <= 1024: the smallest class of
+  // LEAN's set, or of FAST's, that holds n.
+  uint8_t lookup_lean[kLookupMax / 16 + 1]{};
+  uint8_t lookup_fast[kLookupMax / 16 + 1]{};
 };
 constexpr ClassTable make_class_table() {
   ClassTable t{};
   unsigned c = 0;
-  for (unsigned i = 1; i <= kFineClasses; ++i) t.size[c++] = i * 16;
-  for (size_t base = 256; base < kMaxSmallSize; base *= 2)
+  for (uint32_t s = 16; s <= kLookupMax; s += 16)
+    if (table_class(s)) t.size[c++] = s;
+  for (size_t base = 1024; base < kMaxSmallSize; base *= 2)
     for (unsigned q = 1; q <= 4; ++q) t.size[c++] = static_cast<uint32_t>(base + q * base / 4);
-  unsigned cls = 0;
-  for (unsigned i = 0; i <= 1024 / 16; ++i) {
+  unsigned lean = 0, fast = 0;
+  for (unsigned i = 0; i <= kLookupMax / 16; ++i) {
     size_t n = i * 16;
-    while (t.size[cls] < n) ++cls;
-    t.small_lookup[i] = static_cast<uint8_t>(cls);
+    while (t.size[lean] < n || !lean_class(t.size[lean])) ++lean;
+    while (t.size[fast] < n || !quarter_class(t.size[fast])) ++fast;
+    t.lookup_lean[i] = static_cast<uint8_t>(lean);
+    t.lookup_fast[i] = static_cast<uint8_t>(fast);
   }
   return t;
 }
@@ -44,25 +85,52 @@ inline constexpr ClassTable kTable = make_class_table();
 
 inline constexpr const uint32_t (&kClassSize)[kNumClasses] = detail::kTable.size;
 
-inline constexpr size_t kLookupMax = 1024;
+// The lookup in use, chosen once at start (size_classes_choose): FAST's by
+// default, so that a lookup before start-up is valid too (every class exists
+// in both modes; a mode only leaves some unused).
+struct ClassLookup {
+  uint8_t v[kLookupMax / 16 + 1];
+};
+HK_SMALL_HIDDEN extern ClassLookup g_class_lookup;
+// The same as cache bin offsets (bin_offset, core/small/thread_heap.h): malloc's lookup.
+struct BinLookup {
+  uint16_t v[kLookupMax / 16 + 1];
+};
+HK_SMALL_HIDDEN extern BinLookup g_bin_offsets;
+// LEAN's classes (lean) or FAST's. Before any thread allocates (core/init.cc).
+void size_classes_choose(bool lean);
 
 // n in [0, kLookupMax].
-[[gnu::always_inline]] inline unsigned size_to_class_lookup(size_t n) { return detail::kTable.small_lookup[(n + 15) >> 4]; }
+[[gnu::always_inline]] inline unsigned size_to_class_lookup(size_t n) { return g_class_lookup.v[(n + 15) >> 4]; }
 
 // n in [0, kMaxSmallSize]; 0 maps to the smallest class.
 [[gnu::always_inline]] inline unsigned size_to_class(size_t n) {
   if (n <= kLookupMax) return size_to_class_lookup(n);
-  // Four classes per doubling above 256: class = 16 + 4*(log2(n-1) - 8) + quarter.
+  // Four classes per doubling above 1024: class = kLookupClasses + 4*(log2(n-1) - 10) + quarter.
   size_t m = n - 1;
   unsigned lg = 63u - static_cast<unsigned>(__builtin_clzll(m));  // 10..14
   unsigned quarter = static_cast<unsigned>(m >> (lg - 2)) & 3;  // which quarter of [2^lg, 2^(lg+1))
-  return kFineClasses + 4 * (lg - 8) + quarter;
+  return kLookupClasses + 4 * (lg - 10) + quarter;
 }
 
 constexpr size_t class_size(unsigned c) { return kClassSize[c]; }
 
+// memalign's class for n bytes at a power-of-two align (16 < align <= the
+// page size): the first class from n's (in the mode's lookup) whose size is
+// a multiple of align, so objects at multiples of it from a page-aligned slab
+// start are aligned. Any class of the table will do, whichever mode's set
+// it belongs to. kNumClasses when none holds n.
+inline unsigned aligned_class(size_t n, size_t align) {
+  for (unsigned c = size_to_class(n > align ? n : align); c < kNumClasses; ++c)
+    if (kClassSize[c] % align == 0) return c;
+  return kNumClasses;
+}
+
 static_assert(kClassSize[0] == 16 && kClassSize[kFineClasses - 1] == 256);
+static_assert(kClassSize[kLookupClasses - 1] == 1024);
 static_assert(kClassSize[kNumClasses - 1] == kMaxSmallSize);
-static_assert(detail::kTable.small_lookup[1] == 0 && detail::kTable.small_lookup[64] == 23);
+static_assert(kLeanStep > 0 && kLeanStep % 16 == 0, "LEAN's classes stay multiples of 16");
+static_assert(kClassSize[detail::kTable.lookup_fast[17]] == 320 && kClassSize[detail::kTable.lookup_fast[33]] == 640,
+              "FAST: 257..320 bytes take 320, 513..640 take 640, as before");
 
 }  // namespace hakmem

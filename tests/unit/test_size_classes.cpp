@@ -27,36 +27,88 @@ TEST(SizeClasses, FineClassesStep16UpTo256) {
   for (size_t s = 16; s <= 256; s += 16, ++c) EXPECT_EQ(kClassSize[c], s) << "class " << c;
 }
 
-TEST(SizeClasses, FourClassesPerDoublingAbove256) {
-  // Reconstruct the expected table from the spec and compare all of it.
+bool fast_class(size_t s) {
+  if (s <= 256) return s % 16 == 0;
+  size_t base = 256;
+  while (base * 2 < s) base *= 2;
+  return (s - base) % (base / 4) == 0;
+}
+bool lean_class(size_t s) { return s > 512 && s < 1024 ? (s - 512) % kLeanStep == 0 : fast_class(s); }
+bool in_set(size_t s, bool lean) { return lean ? lean_class(s) : fast_class(s); }
+
+TEST(SizeClasses, TableIsBothModesSets) {
+  // Reconstruct the expected table from the spec and compare all of it:
+  // FAST's classes (16-byte steps to 256, then four per doubling) and
+  // LEAN's (FAST's, with kLeanStep steps instead between 512 and 1024).
   std::vector<size_t> want;
-  for (size_t s = 16; s <= 256; s += 16) want.push_back(s);
-  for (size_t base = 256; base < 32768; base *= 2)
+  for (size_t s = 16; s <= 1024; s += 16)
+    if (fast_class(s) || lean_class(s)) want.push_back(s);
+  for (size_t base = 1024; base < 32768; base *= 2)
     for (size_t q = 1; q <= 4; ++q) want.push_back(base + q * base / 4);
   ASSERT_EQ(want.size(), size_t{kNumClasses});
   for (unsigned c = 0; c < kNumClasses; ++c) EXPECT_EQ(kClassSize[c], want[c]) << "class " << c;
+  EXPECT_LE(kNumClasses, 64u);  // class sets are 64-bit masks
 }
 
-TEST(SizeClasses, LookupIsSmallestFittingClassForEverySize) {
+// One mode's lookup for every size: the smallest class of the mode's set
+// that holds it, malloc's bin offsets with it, and the waste bounds.
+void check_lookup(bool lean) {
+  size_classes_choose(lean);
   for (size_t n = 0; n <= kMaxSmallSize; ++n) {
     unsigned c = size_to_class(n);
     ASSERT_LT(c, kNumClasses) << "n=" << n;
-    ASSERT_GE(kClassSize[c], n) << "n=" << n << " class " << c << " too small";
-    if (c > 0) ASSERT_LT(kClassSize[c - 1], n) << "n=" << n << " class " << c << " not the smallest";
+    const size_t s = kClassSize[c];
+    ASSERT_GE(s, n) << "n=" << n << " class " << c << " too small";
+    ASSERT_TRUE(in_set(s, lean)) << "n=" << n << " class " << s << " not of the mode's set";
+    for (unsigned d = 0; d < c; ++d)
+      if (in_set(kClassSize[d], lean)) ASSERT_LT(kClassSize[d], n) << "n=" << n << " class " << s << " not the smallest";
+    if (n <= kLookupMax) ASSERT_EQ(bin_offset_lookup(n), bin_offset(c)) << n;
+    if (n == 0) continue;  // the smallest class
+    if (n <= 256) ASSERT_LE(s - n, 15u) << n;
+    else if (lean && n > 512 && n <= 1024) ASSERT_LT(s - n, size_t{kLeanStep}) << n;
+    else ASSERT_LE((s - n) * 4, n) << n;  // at most 25%
   }
   EXPECT_EQ(size_to_class(0), 0u);
   EXPECT_EQ(size_to_class(1), 0u);
   EXPECT_EQ(size_to_class(16), 0u);
   EXPECT_EQ(size_to_class(17), 1u);
   EXPECT_EQ(size_to_class(kMaxSmallSize), kNumClasses - 1);
+  EXPECT_EQ(kClassSize[size_to_class(320)], 320u);
+  EXPECT_EQ(kClassSize[size_to_class(513)], lean ? 512 + kLeanStep : 640u);
 }
 
-TEST(SizeClasses, WasteBounds) {
-  for (size_t n = 1; n <= kMaxSmallSize; ++n) {
-    size_t s = kClassSize[size_to_class(n)];
-    if (n <= 256) ASSERT_LE(s - n, 15u) << n;
-    else ASSERT_LE((s - n) * 4, n) << n;  // at most 25%
+TEST(SizeClasses, LookupIsSmallestFittingClassOfEachMode) {
+  check_lookup(false);
+  check_lookup(true);
+  size_classes_choose(false);
+}
+
+// memalign (core/api.cc) takes aligned_class for 16 < align <= 4096: in
+// either mode, for every size, a class that holds it and whose size is a
+// multiple of align (slab starts are page-aligned), never larger than the
+// one FAST's lookup would lead to.
+TEST(SizeClasses, AlignedClassForEveryPowerOfTwo) {
+  for (size_t align = 32; align <= 4096; align *= 2) {
+    for (size_t n = 0; n <= kMaxSmallSize; ++n) {
+      size_classes_choose(false);
+      const unsigned fast = aligned_class(n, align);
+      size_classes_choose(true);
+      const unsigned lean = aligned_class(n, align);
+      for (unsigned c : {fast, lean}) {
+        ASSERT_LT(c, kNumClasses) << "n=" << n << " align " << align;
+        ASSERT_GE(kClassSize[c], n) << "n=" << n << " align " << align;
+        ASSERT_EQ(kClassSize[c] % align, 0u) << "n=" << n << " align " << align;
+      }
+      ASSERT_LE(lean, fast) << "n=" << n << " align " << align;
+    }
   }
+  size_classes_choose(false);
+}
+
+// Every class keeps glibc's 16-byte alignment: objects start at multiples
+// of the class size from 16-aligned (page-aligned) slab starts.
+TEST(SizeClasses, EveryClassKeeps16ByteAlignment) {
+  for (unsigned c = 0; c < kNumClasses; ++c) EXPECT_EQ(kClassSize[c] % 16, 0u) << "class " << c;
 }
 
 TEST(SizeClasses, ClassSizeAccessorMatchesTable) {
