@@ -27,10 +27,11 @@ namespace hakmem {
     if (owner == h) return owner_push(s, f, guard_of(s), thread_pointer());
   }
   f->guard = guard_of(s);
-  FreeNode* head = s->remote_free.load(std::memory_order_relaxed);
+  // The list's head and its count change together (remote_head, remote_count).
+  uintptr_t w = s->remote_free.load(std::memory_order_relaxed);
   do {
-    link_set(f, head);
-  } while (!s->remote_free.compare_exchange_weak(head, f, std::memory_order_release, std::memory_order_relaxed));
+    link_set(f, remote_head(w));
+  } while (!s->remote_free.compare_exchange_weak(w, remote_pushed(w, f), std::memory_order_release, std::memory_order_relaxed));
   // The first remote free into a class of a heap (or into any orphan) since
   // the last collection asks for a decommit run soon: its owner may never
   // call again, and only a run collects the objects so their pages can go.

@@ -37,7 +37,7 @@ size_t slab_live_page_bytes(const SlabMeta* s, const CacheBin* own_bin) {
     }
   };
   count_list(s->local_free);
-  count_list(s->remote_free.load(std::memory_order_acquire));
+  count_list(remote_head(s->remote_free.load(std::memory_order_acquire)));
   if (own_bin)
     for (uint32_t i = 0, n = bin_count(*own_bin); i < n; ++i)
       if (const FreeNode* f = bin_slots(*own_bin)[i]; find_slab(f) == s) {
