@@ -68,6 +68,20 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
 [[gnu::noinline]] void small_flush(ThreadHeap* h, CacheBin* bin, FreeNode* f) {
   unsigned c = static_cast<unsigned>(bin - h->tc);
   CacheBin& b = *bin;
+  // A bin that overflows having refilled since it last overflowed cycles
+  // more objects than it holds (a loop allocating a few hundred, then
+  // freeing them): it doubles, up to its capacity, instead of moving half
+  // of its objects to the slabs and back every cycle. A single burst of
+  // frees refills nothing in between: it grows the bin once at most.
+  HeapBin& hb = h->bins[c];
+  if (hb.refilled) {
+    hb.refilled = false;
+    if (heap_grow_bin(h, c)) {
+      *b.top = f;
+      b.top += 1;
+      return;
+    }
+  }
   // The newer half stays (moved to the bottom of the array), the older goes.
   FreeNode** slots = bin_slots(b);
   const uint32_t keep = bin_limit(b) / 2;

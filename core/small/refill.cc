@@ -138,6 +138,7 @@ bool refill(ThreadHeap* h, unsigned c) {
   uint64_t bit = uint64_t{1} << c;
   if (!(h->used_classes & bit)) heap_class_setup(h, c);
   const uint32_t want = refill_want(b, bin);
+  bin.refilled = true;
   if (h->remote_classes.load(std::memory_order_relaxed) & bit) {
     h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
     collect_remote_full(h, c);

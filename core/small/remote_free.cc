@@ -16,34 +16,62 @@
 
 namespace hakmem {
 
+namespace {
+// Pushes f onto s's remote list. The list's head and its count change
+// together (remote_head, remote_count).
+[[gnu::always_inline]] inline void remote_push(SlabMeta* s, FreeNode* f) {
+  f->guard = guard_of(s);
+  uintptr_t w = s->remote_free.load(std::memory_order_relaxed);
+  do {
+    link_set(f, remote_head(w));
+  } while (!s->remote_free.compare_exchange_weak(w, remote_pushed(w, f), std::memory_order_release, std::memory_order_relaxed));
+}
+
+// The first remote free into class c of heap owner since its last
+// collection asks for a decommit run soon: its owner may never call again,
+// and only a run collects the objects so their pages can go.
+[[gnu::noinline]] void note_remote_class(ThreadHeap* owner, uint64_t bit) {
+  owner->remote_classes.fetch_or(bit, std::memory_order_relaxed);
+  decommit::note_remote_frees();
+}
+
+// The first remote free into any orphan since the last run: likewise.
+[[gnu::noinline]] void note_orphan_freed() {
+  decommit::g_orphans_freed.store(true, std::memory_order_relaxed);
+  decommit::note_remote_frees();
+}
+
+// After f went onto the remote list of a slab of class c owned by owner
+// (nullptr: an orphan).
+[[gnu::always_inline]] inline void after_remote_push(ThreadHeap* owner, unsigned c) {
+  if (owner) {
+    const uint64_t bit = uint64_t{1} << c;
+    if (__builtin_expect(!(owner->remote_classes.load(std::memory_order_relaxed) & bit), 0)) note_remote_class(owner, bit);
+  } else if (!decommit::g_orphans_freed.load(std::memory_order_relaxed)) {
+    note_orphan_freed();
+  }
+}
+
+// A slab whose owner word is tagged (parked pages, orphaned with parked
+// pages, or empty): what free()'s fast path cannot check.
+[[gnu::noinline]] void free_remote_tagged(SlabMeta* s, FreeNode* f, unsigned c, ThreadHeap* owner) {
+  if (owner == kOwnerEmpty || object_parked(s, f)) report_double_free(f, "free()");
+  owner = owner_untagged(owner);
+  if (owner == tl_heap) return owner_push(s, f, guard_of(s), thread_pointer());
+  remote_push(s, f);
+  after_remote_push(owner, c);
+}
+}  // namespace
+
+// The common case (a plain owner, or an orphan) calls nothing but on its
+// rare first free into a class: no registers to save.
 [[gnu::noinline]] void small_free_remote(SlabMeta* s, FreeNode* f, unsigned c) {
   // Read the owner before publishing: once f is on the list the slab may be
   // collected, emptied and released by its owner at any moment.
   ThreadHeap* owner = s->owner.load(std::memory_order_acquire);  // pairs with set_owner
-  if (reinterpret_cast<uintptr_t>(owner) & kOwnerTagBits) {
-    if (owner == kOwnerEmpty || object_parked(s, f)) report_double_free(f, "free()");
-    owner = owner_untagged(owner);
-    ThreadHeap* h = tl_heap;
-    if (owner == h) return owner_push(s, f, guard_of(s), thread_pointer());
-  }
-  f->guard = guard_of(s);
-  FreeNode* head = s->remote_free.load(std::memory_order_relaxed);
-  do {
-    link_set(f, head);
-  } while (!s->remote_free.compare_exchange_weak(head, f, std::memory_order_release, std::memory_order_relaxed));
-  // The first remote free into a class of a heap (or into any orphan) since
-  // the last collection asks for a decommit run soon: its owner may never
-  // call again, and only a run collects the objects so their pages can go.
-  if (owner) {
-    uint64_t bit = uint64_t{1} << c;
-    if (!(owner->remote_classes.load(std::memory_order_relaxed) & bit)) {
-      owner->remote_classes.fetch_or(bit, std::memory_order_relaxed);
-      decommit::note_remote_frees();
-    }
-  } else if (!decommit::g_orphans_freed.load(std::memory_order_relaxed)) {
-    decommit::g_orphans_freed.store(true, std::memory_order_relaxed);
-    decommit::note_remote_frees();
-  }
+  if (__builtin_expect(reinterpret_cast<uintptr_t>(owner) & kOwnerTagBits, 0)) return free_remote_tagged(s, f, c, owner);
+  remote_push(s, f);
+  after_remote_push(owner, c);
 }
 
 void check_object_owner(const SlabMeta* s, const void* p, const char* op) {

@@ -30,15 +30,26 @@ void slab_reset_fresh(SlabMeta* s) {
 
 // Collects the remote list into the local free list; returns how many.
 uint32_t slab_collect_remote(SlabMeta* s) {
-  FreeNode* r = s->remote_free.exchange(nullptr, std::memory_order_acquire);
-  if (!r) return 0;
-  uint32_t n = 1;
-  FreeNode* tail = r;
-  while (FreeNode* next = link_next_in_slab(s, tail)) {
-    tail = next;
-    ++n;
+  const uintptr_t w = s->remote_free.exchange(0, std::memory_order_acquire);
+  if (!w) return 0;
+  FreeNode* r = remote_head(w);
+  const uint32_t n = remote_count(w);
+  if (s->local_free) {
+    // The remote list goes in front of the local one: its tail is n - 1
+    // checked links away, and must end the list (a forged link making a
+    // cycle or a longer list is caught here).
+    FreeNode* tail = r;
+    for (uint32_t i = 1; i < n; ++i) {
+      FreeNode* next = link_next_in_slab(s, tail);
+      if (!next) report_corrupted_link(tail);
+      tail = next;
+    }
+    if (link_next_in_slab(s, tail)) report_corrupted_link(tail);
+    link_set(tail, s->local_free);
   }
-  link_set(tail, s->local_free);
+  // With the local list empty (a slab that ran out: the usual case) the
+  // list becomes it as it is: its links are checked as the refill follows
+  // them, not walked twice.
   s->local_free = r;
   s->used -= n;
   return n;

@@ -54,7 +54,7 @@ struct alignas(64) SlabMeta {
   uint64_t index_multiplier;                    // ceil(2^48 / obj_size): offset -> index without dividing
   // The rest is for the slow paths.
   FreeNode* local_free;              // local free list: owner only (pool lock when unowned)
-  std::atomic<FreeNode*> remote_free;  // frees from other threads
+  std::atomic<uintptr_t> remote_free;  // frees from other threads: the newest | count (remote_head, remote_count)
   uint32_t used;                     // objects handed out, thread caches included
   uint32_t capacity;
   uint16_t index;
@@ -90,6 +90,20 @@ inline constexpr uintptr_t kOwnerParked = 1;
 inline constexpr uintptr_t kOwnerEmptyWord = 2;
 inline constexpr uintptr_t kOwnerTagBits = kOwnerParked | kOwnerEmptyWord;  // set: not a plain owner
 inline ThreadHeap* const kOwnerEmpty = reinterpret_cast<ThreadHeap*>(kOwnerEmptyWord);
+
+// SlabMeta::remote_free holds the remote list's newest object in its low 48
+// bits (a user-space address; hakmem maps nothing above 2^47) and how many
+// objects the list holds above them, pushed together by one compare-and-swap
+// (small_free_remote). The owner collecting the list then knows the count
+// without walking it (slab_collect_remote): the links are checked when
+// they are followed, once, by the refill that hands the objects out.
+inline constexpr unsigned kRemoteCountShift = 48;
+[[gnu::always_inline]] inline FreeNode* remote_head(uintptr_t w) { return reinterpret_cast<FreeNode*>(w << (64 - kRemoteCountShift) >> (64 - kRemoteCountShift)); }
+[[gnu::always_inline]] inline uint32_t remote_count(uintptr_t w) { return static_cast<uint32_t>(w >> kRemoteCountShift); }
+// The word after f is pushed onto the list w.
+[[gnu::always_inline]] inline uintptr_t remote_pushed(uintptr_t w, const FreeNode* f) {
+  return ((w >> kRemoteCountShift) + 1) << kRemoteCountShift | reinterpret_cast<uintptr_t>(f);
+}
 
 // Index of the object at byte offset off (< kSlabSize) from the slab's first object.
 [[gnu::always_inline]] inline uint64_t object_index(uint64_t off, uint64_t index_multiplier) {

@@ -54,6 +54,10 @@ ThreadHeap* heap_create();
 // sets up the class's cache bin (its slot array in h's mapping), slab lists
 // and idle tracking.
 void heap_class_setup(ThreadHeap* h, unsigned c);
+// Doubles the limit of h's cache bin c, up to the preset's capacity (its
+// objects move to an array of that length, in h's mapping, the first
+// time); false if it is there already.
+bool heap_grow_bin(ThreadHeap* h, unsigned c);
 void heap_thread_exit(ThreadHeap* h);
 // Registers heap_thread_exit to run at every thread's exit.
 void heap_key_create();

@@ -37,7 +37,7 @@ size_t slab_live_page_bytes(const SlabMeta* s, const CacheBin* own_bin) {
     }
   };
   count_list(s->local_free);
-  count_list(s->remote_free.load(std::memory_order_acquire));
+  count_list(remote_head(s->remote_free.load(std::memory_order_acquire)));
   if (own_bin)
     for (uint32_t i = 0, n = bin_count(*own_bin); i < n; ++i)
       if (const FreeNode* f = bin_slots(*own_bin)[i]; find_slab(f) == s) {
@@ -120,8 +120,12 @@ SmallStats small_stats() {
     for (unsigned c = 0; c < kNumClasses; ++c) {
       const CacheBin& b = h->tc[c];
       const CacheBin now{__atomic_load_n(&b.top, __ATOMIC_RELAXED), b.base_low, b.end_low};  // the owner may be pushing
-      st.metadata += size_t{bin_limit(now)} * sizeof(FreeNode*);  // the slot array of a class in use
-      const size_t cached = size_t{bin_count(now)} * class_size(c);
+      // ... or growing the bin (heap_grow_bin moves its array): a copy
+      // whose fields do not fit together counts nothing.
+      const uint32_t limit = bin_limit(now), count = bin_count(now);
+      if (limit > g_rt.preset->tcache_max || count > limit) continue;
+      st.metadata += size_t{limit} * sizeof(FreeNode*);  // the slot array of a class in use
+      const size_t cached = size_t{count} * class_size(c);
       st.per_class[c].tcache_bytes += cached;
       st.tcache_bytes += cached;
     }

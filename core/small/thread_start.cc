@@ -24,12 +24,23 @@ uint32_t tcache_limit(unsigned c) {
   return n ? n : 1;  // a full bin flushes half and pushes one: room for one at least
 }
 
+// The most a bin of class c (limit objects to start with) grows to: the
+// preset's tcache_grow times its bytes, within tcache_max objects.
+uint32_t tcache_capacity(unsigned c, uint32_t limit) {
+  const ModePreset& p = *g_rt.preset;
+  uint64_t n = uint64_t{p.tcache_bytes} * (p.tcache_grow ? p.tcache_grow : 1) / class_size(c);
+  if (n > p.tcache_max) n = p.tcache_max;
+  return n > limit ? static_cast<uint32_t>(n) : limit;
+}
+
 // Where each class's slot array lies in a heap's mapping, and how long it
 // is: the same for every heap (the limits depend on the preset only). Set
 // by the first heap_create, under g_heap_lock, before any heap exists.
 struct SlotLayout {
-  uint32_t limit[kNumClasses];
-  uint32_t offset[kNumClasses];  // bytes from the heap's start
+  uint32_t limit[kNumClasses];        // a bin's limit when its class is set up
+  uint32_t offset[kNumClasses];       // bytes from the heap's start
+  uint32_t capacity[kNumClasses];     // the most a bin grows to
+  uint32_t grow_offset[kNumClasses];  // where its array of that length lies (if larger than limit)
   size_t map_bytes;              // the ThreadHeap and every array
 };
 SlotLayout g_slots;
@@ -42,6 +53,15 @@ void slot_layout_init() {
     // Each array starts a cache line of its own: pushes to one class never
     // share a line with the top of another.
     at += (size_t{g_slots.limit[c]} * sizeof(FreeNode*) + 63) & ~size_t{63};
+  }
+  // The arrays of grown bins come after all the others: the classes a
+  // thread uses keep sharing pages as long as none grows.
+  for (unsigned c = 0; c < kNumClasses; ++c) {
+    g_slots.capacity[c] = tcache_capacity(c, g_slots.limit[c]);
+    if (g_slots.capacity[c] == g_slots.limit[c]) continue;
+    at = (at + 63) & ~size_t{63};
+    g_slots.grow_offset[c] = static_cast<uint32_t>(at);
+    at += size_t{g_slots.capacity[c]} * sizeof(FreeNode*);
   }
   g_slots.map_bytes = at;
 }
@@ -84,6 +104,19 @@ ThreadHeap* heap_create() {
   tl_heap = h;  // before pthread_setspecific, which may allocate
   os::thread_exit_key_set(h);
   return h;
+}
+
+bool heap_grow_bin(ThreadHeap* h, unsigned c) {
+  CacheBin& b = h->tc[c];
+  const uint32_t limit = bin_limit(b), cap = g_slots.capacity[c];
+  if (limit >= cap) return false;
+  const uint32_t n = bin_count(b);
+  auto* big = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.grow_offset[c]);
+  FreeNode** slots = bin_slots(b);
+  if (slots != big) __builtin_memcpy(big, slots, n * sizeof(FreeNode*));
+  b = make_bin(big, limit * 2 < cap ? limit * 2 : cap);
+  b.top = big + n;
+  return true;
 }
 
 void heap_class_setup(ThreadHeap* h, unsigned c) {

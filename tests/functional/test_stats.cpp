@@ -304,7 +304,8 @@ TEST(Collect, FromThreadsThatNeverAllocated) {
 
 // Thread caches are bounded: freeing many objects of one class leaves at
 // most the per-class budget in this thread's cache (64 KiB, at least 16 and
-// at most 1024 objects, in both modes), the rest goes back to the slabs.
+// at most 1024 objects, in both modes; FAST's bins grow only up to 1024
+// objects, and 64 B objects start there), the rest goes back to the slabs.
 TEST(Stats, ThreadCacheIsBoundedPerClass) {
   hakmem_collect(1);  // start with empty caches
   const size_t size = 64, count = 20000;
@@ -318,6 +319,33 @@ TEST(Stats, ThreadCacheIsBoundedPerClass) {
   std::fprintf(stderr, "thread cache after the frees: %zu bytes\n", s.thread_cache_bytes);
   // Other classes hold a few KiB from gtest's own allocations.
   EXPECT_LE(s.thread_cache_bytes, budget + 8 * 1024) << "cache of " << s.thread_cache_bytes << " bytes";
+}
+
+// A bin that overflows again after refilling cycles more objects than it
+// holds: FAST doubles it (up to 8 times its 64 KiB, at most 1024 objects),
+// so a loop allocating and freeing 400 objects of 1 KiB keeps them all in
+// its cache instead of moving half a bin to the slabs and back each time.
+// LEAN's bins keep their 64 KiB: cached objects are memory it cannot release.
+TEST(Stats, FastBinGrowsWhenItCyclesMoreThanItHolds) {
+  size_t before = 0, after = 0;
+  std::thread([&] {
+    hakmem_stats_t s;
+    ASSERT_EQ(hakmem_stats(&s), 0);
+    before = s.thread_cache_bytes;
+    std::vector<void*> v(400);
+    for (int round = 0; round < 6; ++round) {
+      for (auto& p : v) p = hk_malloc(1000);
+      for (void* p : v) hk_free(p);
+    }
+    ASSERT_EQ(hakmem_stats(&s), 0);
+    after = s.thread_cache_bytes;
+  }).join();
+  const size_t cached = after > before ? after - before : 0;
+  std::fprintf(stderr, "400 objects of 1 KiB cycled: %zu bytes more cached\n", cached);
+  if (env_lean())
+    EXPECT_LE(cached, size_t{64} << 10);
+  else
+    EXPECT_GE(cached, size_t{400} * 1024 - (size_t{16} << 10)) << "the bin did not grow to hold the 400 objects";
 }
 
 // LEAN gives a thread's cached objects back to their slabs once per decommit
