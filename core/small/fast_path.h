@@ -25,8 +25,11 @@ namespace hakmem {
 
 // The cache bin offset for n in [0, kLookupMax] (bin_offset of
 // size_to_class_lookup): malloc's size lookup, one load from a table chosen
-// at start (core/small/size_classes.cc).
-[[gnu::always_inline]] inline size_t bin_offset_lookup(size_t n) { return g_bin_offsets.v[(n + 15) >> 4]; }
+// at start (core/small/size_classes.cc). A relaxed atomic load (a plain mov):
+// a thread may malloc while another one's first malloc chooses the table.
+[[gnu::always_inline]] inline size_t bin_offset_lookup(size_t n) {
+  return __atomic_load_n(&g_bin_offsets.v[(n + 15) >> 4], __ATOMIC_RELAXED);
+}
 
 // Allocates from the cache bin at byte offset off (bin_offset(class)). The
 // pop reads the bin and its slot array, never the object: nothing written

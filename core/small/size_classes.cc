@@ -25,10 +25,18 @@ constexpr ClassLookup kFastClasses = make_class_lookup(false);
 alignas(64) constinit ClassLookup g_class_lookup = kFastClasses;
 alignas(64) constinit BinLookup g_bin_offsets = make_bin_lookup(kFastClasses);
 
+// Other threads may already be in malloc (a thread started before the
+// process's first malloc finished start-up): the entries are stored one by
+// one, atomically. Either table's entry is a class of the shared table that
+// holds the size, so a thread that read FAST's entry before the choice
+// allocates from a valid class either way.
 void size_classes_choose(bool lean) {
   const ClassLookup& c = lean ? kLeanClasses : kFastClasses;
-  g_class_lookup = c;
-  g_bin_offsets = make_bin_lookup(c);
+  const BinLookup b = make_bin_lookup(c);
+  for (unsigned i = 0; i <= kLookupMax / 16; ++i) {
+    __atomic_store_n(&g_class_lookup.v[i], c.v[i], __ATOMIC_RELAXED);
+    __atomic_store_n(&g_bin_offsets.v[i], b.v[i], __ATOMIC_RELAXED);
+  }
 }
 
 }  // namespace hakmem

@@ -97,11 +97,13 @@ struct BinLookup {
   uint16_t v[kLookupMax / 16 + 1];
 };
 HK_SMALL_HIDDEN extern BinLookup g_bin_offsets;
-// LEAN's classes (lean) or FAST's. Before any thread allocates (core/init.cc).
+// LEAN's classes (lean) or FAST's, at start-up (core/init.cc).
 void size_classes_choose(bool lean);
 
 // n in [0, kLookupMax].
-[[gnu::always_inline]] inline unsigned size_to_class_lookup(size_t n) { return g_class_lookup.v[(n + 15) >> 4]; }
+[[gnu::always_inline]] inline unsigned size_to_class_lookup(size_t n) {
+  return __atomic_load_n(&g_class_lookup.v[(n + 15) >> 4], __ATOMIC_RELAXED);
+}
 
 // n in [0, kMaxSmallSize]; 0 maps to the smallest class.
 [[gnu::always_inline]] inline unsigned size_to_class(size_t n) {
