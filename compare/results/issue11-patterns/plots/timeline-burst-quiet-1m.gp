@@ -16,8 +16,7 @@ plot 'timeline-burst-quiet-1m-glibc.dat' using 1:3 with lines lw 2 lc rgb '#1f77
      'timeline-burst-quiet-1m-hakmem-lean.dat' using 1:3 with lines lw 2 lc rgb '#e377c2' title 'hakmem-lean', \
      'timeline-burst-quiet-1m-hakmem-lean-dontneed.dat' using 1:3 with lines lw 2 lc rgb '#8c564b' title 'hakmem-lean-dontneed', \
      'timeline-burst-quiet-1m-tcmalloc.dat' using 1:3 with lines lw 2 lc rgb '#ff7f0e' title 'tcmalloc', \
-     'timeline-burst-quiet-1m-jemalloc-decay0.dat' using 1:3 with lines lw 2 lc rgb '#17becf' title 'jemalloc-decay0', \
-     'timeline-burst-quiet-1m-hakmem-lean-thread.dat' using 1:3 with lines lw 2 lc rgb '#bcbd22' title 'hakmem-lean-thread'
+     'timeline-burst-quiet-1m-jemalloc-decay0.dat' using 1:3 with lines lw 2 lc rgb '#17becf' title 'jemalloc-decay0'
 set ylabel 'RSS (MB)'
 plot 'timeline-burst-quiet-1m-glibc.dat' using 1:2 with lines lw 2 lc rgb '#1f77b4' title 'glibc', \
      'timeline-burst-quiet-1m-glibc-tuned.dat' using 1:2 with lines lw 2 lc rgb '#7fb2e5' title 'glibc-tuned', \
@@ -29,6 +28,5 @@ plot 'timeline-burst-quiet-1m-glibc.dat' using 1:2 with lines lw 2 lc rgb '#1f77
      'timeline-burst-quiet-1m-hakmem-lean.dat' using 1:2 with lines lw 2 lc rgb '#e377c2' title 'hakmem-lean', \
      'timeline-burst-quiet-1m-hakmem-lean-dontneed.dat' using 1:2 with lines lw 2 lc rgb '#8c564b' title 'hakmem-lean-dontneed', \
      'timeline-burst-quiet-1m-tcmalloc.dat' using 1:2 with lines lw 2 lc rgb '#ff7f0e' title 'tcmalloc', \
-     'timeline-burst-quiet-1m-jemalloc-decay0.dat' using 1:2 with lines lw 2 lc rgb '#17becf' title 'jemalloc-decay0', \
-     'timeline-burst-quiet-1m-hakmem-lean-thread.dat' using 1:2 with lines lw 2 lc rgb '#bcbd22' title 'hakmem-lean-thread'
+     'timeline-burst-quiet-1m-jemalloc-decay0.dat' using 1:2 with lines lw 2 lc rgb '#17becf' title 'jemalloc-decay0'
 unset multiplot
