@@ -98,6 +98,11 @@ def parse_extra(spec, extra_env):
         key, sep, value = assignment.partition("=")
         if owner == name and sep:
             env[key] = value
+    # A bare soname that is no file here is looked up as the loader would: the
+    # results name system libraries by file name only (portable_path), and the
+    # command they record must run again as written.
+    if lib and os.sep not in lib and not os.path.isfile(lib):
+        lib = find_library(lib) or lib
     return Allocator(name, os.path.abspath(lib) if lib else None, env)
 
 

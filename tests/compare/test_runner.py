@@ -143,6 +143,17 @@ class RunnerUnits(unittest.TestCase):
         self.assertEqual(portable_path("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", repo), "libjemalloc.so.2")
         self.assertIsNone(portable_path(None, repo))
 
+    def test_extra_allocator_soname_is_found_like_the_loader_would(self):
+        from runner.allocators import parse_extra, find_library
+        libc = find_library("libc.so.6")
+        self.assertIsNotNone(libc)
+        row = parse_extra("plain-libc=libc.so.6", ["plain-libc:X=1", "other:Y=2"])
+        self.assertEqual(row.lib, os.path.abspath(libc))
+        self.assertEqual(row.env, {"X": "1"})
+        # A name found nowhere stays as given, so the row fails as "library not found".
+        self.assertTrue(parse_extra("gone=libnothing-here.so.9", []).lib.endswith("libnothing-here.so.9"))
+        self.assertIsNone(parse_extra("none=", []).lib)
+
     def test_describe_exit(self):
         from runner.execute import describe_exit
         self.assertEqual(describe_exit(-6), "signal SIGABRT")
