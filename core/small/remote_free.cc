@@ -30,13 +30,17 @@ namespace {
 // The first remote free into class c of heap owner since its last
 // collection asks for a decommit run soon: its owner may never call again,
 // and only a run collects the objects so their pages can go.
+// Objects cross threads: LEAN's finer classes would cost more than they
+// save (core/small/size_classes.h).
 [[gnu::noinline]] void note_remote_class(ThreadHeap* owner, uint64_t bit) {
+  size_classes_leave_fine();
   owner->remote_classes.fetch_or(bit, std::memory_order_relaxed);
   decommit::note_remote_frees();
 }
 
 // The first remote free into any orphan since the last run: likewise.
 [[gnu::noinline]] void note_orphan_freed() {
+  size_classes_leave_fine();
   decommit::g_orphans_freed.store(true, std::memory_order_relaxed);
   decommit::note_remote_frees();
 }

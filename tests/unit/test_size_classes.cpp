@@ -33,16 +33,21 @@ bool fast_class(size_t s) {
   while (base * 2 < s) base *= 2;
   return (s - base) % (base / 4) == 0;
 }
-bool lean_class(size_t s) { return s > 512 && s < 1024 ? (s - 512) % kLeanStep == 0 : fast_class(s); }
-bool in_set(size_t s, bool lean) { return lean ? lean_class(s) : fast_class(s); }
+bool lean_class(size_t s, size_t step) { return s > 512 && s < 1024 ? (s - 512) % step == 0 : fast_class(s); }
+// The sets a lookup may be: FAST's, LEAN's fine one (at start) and LEAN's
+// once objects cross threads.
+enum class Set { Fast, LeanFine, Lean };
+size_t lean_step(Set set) { return set == Set::LeanFine ? kLeanFineStep : kLeanStep; }
+bool in_set(size_t s, Set set) { return set == Set::Fast ? fast_class(s) : lean_class(s, lean_step(set)); }
 
 TEST(SizeClasses, TableIsBothModesSets) {
   // Reconstruct the expected table from the spec and compare all of it:
   // FAST's classes (16-byte steps to 256, then four per doubling) and
-  // LEAN's (FAST's, with kLeanStep steps instead between 512 and 1024).
+  // LEAN's (FAST's, with kLeanFineStep or kLeanStep steps instead between
+  // 512 and 1024).
   std::vector<size_t> want;
   for (size_t s = 16; s <= 1024; s += 16)
-    if (fast_class(s) || lean_class(s)) want.push_back(s);
+    if (fast_class(s) || lean_class(s, kLeanStep) || lean_class(s, kLeanFineStep)) want.push_back(s);
   for (size_t base = 1024; base < 32768; base *= 2)
     for (size_t q = 1; q <= 4; ++q) want.push_back(base + q * base / 4);
   ASSERT_EQ(want.size(), size_t{kNumClasses});
@@ -52,20 +57,23 @@ TEST(SizeClasses, TableIsBothModesSets) {
 
 // One mode's lookup for every size: the smallest class of the mode's set
 // that holds it, malloc's bin offsets with it, and the waste bounds.
-void check_lookup(bool lean) {
-  size_classes_choose(lean);
+void check_lookup(Set set) {
+  size_classes_choose(set != Set::Fast);
+  if (set == Set::Lean) size_classes_leave_fine();
+  EXPECT_EQ(g_classes_fine, set == Set::LeanFine);
+  const bool lean = set != Set::Fast;
   for (size_t n = 0; n <= kMaxSmallSize; ++n) {
     unsigned c = size_to_class(n);
     ASSERT_LT(c, kNumClasses) << "n=" << n;
     const size_t s = kClassSize[c];
     ASSERT_GE(s, n) << "n=" << n << " class " << c << " too small";
-    ASSERT_TRUE(in_set(s, lean)) << "n=" << n << " class " << s << " not of the mode's set";
+    ASSERT_TRUE(in_set(s, set)) << "n=" << n << " class " << s << " not of the mode's set";
     for (unsigned d = 0; d < c; ++d)
-      if (in_set(kClassSize[d], lean)) ASSERT_LT(kClassSize[d], n) << "n=" << n << " class " << s << " not the smallest";
+      if (in_set(kClassSize[d], set)) ASSERT_LT(kClassSize[d], n) << "n=" << n << " class " << s << " not the smallest";
     if (n <= kLookupMax) ASSERT_EQ(bin_offset_lookup(n), bin_offset(c)) << n;
     if (n == 0) continue;  // the smallest class
     if (n <= 256) ASSERT_LE(s - n, 15u) << n;
-    else if (lean && n > 512 && n <= 1024) ASSERT_LT(s - n, size_t{kLeanStep}) << n;
+    else if (lean && n > 512 && n <= 1024) ASSERT_LT(s - n, lean_step(set)) << n;
     else ASSERT_LE((s - n) * 4, n) << n;  // at most 25%
   }
   EXPECT_EQ(size_to_class(0), 0u);
@@ -74,13 +82,27 @@ void check_lookup(bool lean) {
   EXPECT_EQ(size_to_class(17), 1u);
   EXPECT_EQ(size_to_class(kMaxSmallSize), kNumClasses - 1);
   EXPECT_EQ(kClassSize[size_to_class(320)], 320u);
-  EXPECT_EQ(kClassSize[size_to_class(513)], lean ? 512 + kLeanStep : 640u);
+  EXPECT_EQ(kClassSize[size_to_class(513)], lean ? 512 + lean_step(set) : 640u);
 }
 
 TEST(SizeClasses, LookupIsSmallestFittingClassOfEachMode) {
-  check_lookup(false);
-  check_lookup(true);
+  check_lookup(Set::Fast);
+  check_lookup(Set::LeanFine);
+  check_lookup(Set::Lean);
   size_classes_choose(false);
+}
+
+// LEAN leaves its fine classes once and for good; FAST never has them.
+TEST(SizeClasses, LeavingFineClassesIsOneWay) {
+  size_classes_choose(true);
+  EXPECT_EQ(kClassSize[size_to_class(530)], 544u);
+  size_classes_leave_fine();
+  EXPECT_EQ(kClassSize[size_to_class(530)], 576u);
+  size_classes_leave_fine();
+  EXPECT_EQ(kClassSize[size_to_class(530)], 576u);
+  size_classes_choose(false);
+  size_classes_leave_fine();
+  EXPECT_EQ(kClassSize[size_to_class(530)], 640u);
 }
 
 // memalign (core/api.cc) takes aligned_class for 16 < align <= 4096: in
