@@ -28,15 +28,17 @@ void slab_mark_gained(SlabMeta* s, uint64_t now) {
 
 void slab_gained(ThreadHeap* h, unsigned c, SlabMeta* s, uint64_t now) {
   HeapBin& bin = h->bins[c];
-  // Gained already at this clock reading (the heap's, in ms) and not swept
-  // since: its place on the partial list (in order of the last gain, to the
-  // clock's resolution) and its deadline stand. A flush of objects freed in
-  // random order returns one or two objects per slab, so without this every
-  // object moved a slab on its list (LEAN's bursts-2t: a third of the
-  // allocator's instructions). FAST's clock does not move: it keeps the
-  // moves, so its refills take the slab that gained last.
-  if (g_rt.releases && s->idle_since_ms == now && s->release_state == decommit::ReleaseState::Committed &&
-      (s->on_list == SlabPlace::HeapPartial || s == bin.current))
+  // On the partial list, gained already at this clock reading (the heap's,
+  // in ms) and not swept since: its place (the list is in order of the last
+  // gain, to the clock's resolution) and its deadline, noted by that gain,
+  // stand. A flush of objects freed in random order returns one or two
+  // objects per slab, so without this every object moved a slab on its list
+  // (LEAN's bursts-2t: a third of the allocator's instructions). Not the
+  // current slab: a refill sets its time without noting a deadline. FAST's
+  // clock does not move: it keeps the moves, so its refills take the slab
+  // that gained last.
+  if (g_rt.releases && s->on_list == SlabPlace::HeapPartial && s->idle_since_ms == now &&
+      s->release_state == decommit::ReleaseState::Committed)
     return;
   heap_list_remove(bin, s);  // the current slab is on none and stays current
   if (s != bin.current) slab_list_push(bin.partial, s, SlabPlace::HeapPartial);
