@@ -12,6 +12,7 @@
 #include "core/platform/spin_lock.h"
 #include "core/platform/thread.h"
 #include "core/small/slow_paths.h"
+#include "decommit/run.h"
 
 namespace hakmem {
 
@@ -32,6 +33,9 @@ void fork_child() {
   large::fork_child();
   small_fork_child();
   g_init_lock.unlock();
+  // With every lock released: the child's own decommit thread, if the
+  // parent had one (decommit/run.h: why not on the child's first call).
+  decommit::restart_background_thread_after_fork();
 }
 }  // namespace
 

@@ -11,6 +11,7 @@
 #include "core/small/class_pool.h"
 #include "core/small/slow_paths.h"
 #include "core/small/thread_heap.h"
+#include "decommit/run.h"
 
 extern char** environ;
 
@@ -41,6 +42,8 @@ void apply_options(const Options& o) {
                                            // reuse may stretch the cap to 5 times its size (policy.h over_idle_cap)
                                            g_rt.preset->idle_cap_bytes * 4};
   g_rt.releases = o.decommit != DecommitMode::Off;
+  // Started by the first malloc slow path (decommit/run.h says why there).
+  decommit::background_thread_wanted(g_rt.releases && o.decommit_thread);
   g_rt.target_bytes = static_cast<size_t>(o.target_mb) << 20;
   // In a memory-limited container idle memory must go before the limit is
   // reached, not after the delay: unless set, the budget is 3/4 of the limit.

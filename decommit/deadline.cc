@@ -10,7 +10,7 @@ std::atomic<uint64_t> g_next_deadline{UINT64_MAX};
 std::atomic<uint64_t> g_last_run_ms{0};
 std::atomic<bool> g_orphans_freed{false};
 std::atomic<uint32_t> g_background_seq{0};
-std::atomic<BackgroundState> g_background_state{BackgroundState::NotStarted};
+std::atomic<BackgroundState> g_background_state{BackgroundState::Off};
 
 bool note_earlier_deadline(uint64_t t) {
   uint64_t cur = g_next_deadline.load(std::memory_order_relaxed);
@@ -40,7 +40,7 @@ void note_remote_frees() {
 void wake_background() {
   if (!g_rt.opt.decommit_thread) return;
   g_background_seq.fetch_add(1, std::memory_order_release);
-  // Not started yet: run_if_due starts it, outside any lock.
+  // Not started yet: malloc's next slow path starts it (decommit/run.h).
   if (g_background_state.load(std::memory_order_relaxed) != BackgroundState::Running) return;
   os::futex_wake_one(&g_background_seq);
 }

@@ -32,7 +32,8 @@ void note_remote_frees();
 // wake-up word and whether it runs. Failed: pthread_create refused (a thread
 // limit, a sandbox); not retried on every slow path, the program's own calls
 // release as without the thread. A forked child starts from NotStarted.
-enum class BackgroundState : int { NotStarted, Running, Failed };
+// Off: none wanted (FAST, HAKMEM_DECOMMIT_THREAD=0, or before start-up chose).
+enum class BackgroundState : int { Off, NotStarted, Running, Failed };
 extern std::atomic<uint32_t> g_background_seq;
 extern std::atomic<BackgroundState> g_background_state;
 // Wakes the background thread, if there is one, to look at the deadline.

@@ -16,12 +16,7 @@ namespace hakmem::decommit {
 
 namespace {
 std::atomic<int> g_run_busy{0};  // 1 while a run is under way
-
-// Started from here, outside every lock, rather than where it is woken.
-void start_background_thread_if_asked() {
-  if (g_rt.opt.decommit_thread && g_background_state.load(std::memory_order_relaxed) == BackgroundState::NotStarted)
-    start_background_thread();
-}
+bool g_had_background_thread = false;  // at fork: the parent's was running
 }  // namespace
 
 bool run_under_way() { return g_run_busy.load(std::memory_order_relaxed) != 0; }
@@ -80,17 +75,25 @@ void run_if_due_slow(uint64_t now) {
   if (!g_rt.releases) return;
   uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
   if (d == UINT64_MAX) return;
-  start_background_thread_if_asked();  // something waits to be released
   if (now >= run_due_at(d)) run(now, false);
 }
 
+void background_thread_wanted(bool wanted) {
+  g_background_state.store(wanted ? BackgroundState::NotStarted : BackgroundState::Off);
+}
+
 void reset_after_fork() {
-  g_background_state.store(BackgroundState::NotStarted);
+  g_had_background_thread = g_background_state.load() == BackgroundState::Running;
+  if (g_had_background_thread) g_background_state.store(BackgroundState::NotStarted);
   // A run the fork interrupted (another thread's, which the child does not
   // have) had cleared the deadline and not yet noted what it left due: in
   // the child that memory would wait for the child's next free. Due now: the
   // child's next tick or slow path sweeps everything and starts its thread.
   if (g_run_busy.exchange(0)) note_deadline(os::now_ms_coarse());
+}
+
+void restart_background_thread_after_fork() {
+  if (g_had_background_thread) start_background_thread();
 }
 
 }  // namespace hakmem::decommit

@@ -18,17 +18,29 @@ namespace hakmem::decommit {
 // or from the calling thread's own slow path (its heap lock held). Returns
 // false if it did not run: another run was under way (only when not forced).
 bool run(uint64_t now_ms, bool force);
-// Runs if a deadline has passed at now_ms (the coarse clock), and starts
-// the background thread once something waits to be released. Inline: every
-// LEAN slow path asks, and mostly nothing is due (a load and two compares;
-// the call cost bursts-2t 5 instructions per malloc or free).
+// Runs if a deadline has passed at now_ms (the coarse clock). Inline: every
+// LEAN slow path asks, and mostly nothing is due (a load and a compare; the
+// call cost bursts-2t 5 instructions per malloc or free).
 void run_if_due_slow(uint64_t now_ms);
 inline void run_if_due_at(uint64_t now_ms) {
-  const uint64_t d = g_next_deadline.load(std::memory_order_relaxed);
-  if (d == UINT64_MAX) return;
-  // (run_due_at(d) >= d: before d no run may start.)
-  if (now_ms < d && g_background_state.load(std::memory_order_relaxed) != BackgroundState::NotStarted) return;
+  // (run_due_at(d) >= d: before d no run may start; UINT64_MAX: nothing pending.)
+  if (now_ms < g_next_deadline.load(std::memory_order_relaxed)) return;
   run_if_due_slow(now_ms);
+}
+// Starts the background thread once (NotStarted only where the process
+// releases memory and HAKMEM_DECOMMIT_THREAD=1: background_thread_wanted).
+void start_background_thread();
+// Starts the background thread if the process wants one and has none yet:
+// called from malloc's slow paths only, never from free's. glibc frees a
+// joined thread's TLS with free() while it holds the lock of its thread-stack
+// cache, which pthread_create takes: a thread started from that free() waits
+// for itself forever (thread-churn under LEAN hung so, 2 runs in 10). A
+// malloc's slow path is the first of a process or thread, so the thread runs
+// before anything is freed; a forked child gets its own in fork's child
+// handler (core/fork.cc), where glibc's locks are fresh.
+inline void start_background_thread_if_wanted() {
+  if (__builtin_expect(g_background_state.load(std::memory_order_relaxed) == BackgroundState::NotStarted, 0))
+    start_background_thread();
 }
 // Which classes of a heap are quiet (decommit/budget.h quiet_classes): those
 // it has not used while it committed span bytes of slab memory itself.
@@ -42,10 +54,14 @@ struct QuietCut {
 bool run_masked(uint64_t now_ms, uint64_t over_mask, bool wait, const QuietCut* quiet);
 // Whether a run is under way (a run not forced would return at once).
 bool run_under_way();
-// Starts the background thread (HAKMEM_DECOMMIT_THREAD=1) once.
-void start_background_thread();
-// In a forked child: no run is under way, no background thread exists; what
-// a run interrupted by the fork left unswept is due at once.
+// At start-up: whether the process gets a background thread (NotStarted) or
+// never (Off).
+void background_thread_wanted(bool wanted);
+// In a forked child: no run is under way; what a run interrupted by the fork
+// left unswept is due at once. The parent's background thread does not
+// exist in the child: restart_background_thread_after_fork starts the
+// child's, once the child handler has released every lock.
 void reset_after_fork();
+void restart_background_thread_after_fork();
 
 }  // namespace hakmem::decommit

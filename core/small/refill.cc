@@ -204,7 +204,10 @@ bool refill(ThreadHeap* h, unsigned c) {
   // One clock read for both: the run's "anything due?" and the heap's clock
   // (the run, if any, takes a few ms at most; the coarse clock is that coarse).
   const uint64_t now = g_rt.releases ? os::now_ms_coarse() : 0;
-  if (g_rt.releases) decommit::run_if_due_at(now);
+  if (g_rt.releases) {
+    decommit::start_background_thread_if_wanted();
+    decommit::run_if_due_at(now);
+  }
   CacheBin& b = h->tc[c];
   if (bin_count(b) == 0) {
     OwnerLock g(h);

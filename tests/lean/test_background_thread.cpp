@@ -191,6 +191,33 @@ TEST_F(BackgroundThread, ForkedChildReleasesWithoutCalls) {
   for (void* p : v) hk_free(p);
 }
 
+// The thread is never started from free(): glibc calls free() for a joined
+// thread's TLS while it holds the lock of its thread-stack cache, which
+// pthread_create takes, and a thread started there waited for itself
+// forever (thread-churn hung so in 1 run in 100). So it runs from the first
+// malloc slow path on, and a forked child gets its own at once, before its
+// first call: a child that only joins threads and frees must not be the
+// one to start it.
+TEST_F(BackgroundThread, RunsBeforeAnyFreeNeedsItAndInAForkedChildAtOnce) {
+  hk_free(hk_malloc(64));
+  ASSERT_NE(wait_for_thread(), 0) << "no decommit thread after a malloc";
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // No allocator call in the child: only fork's child handler can have
+    // started this one.
+    for (int i = 0; i < 200 && !background_tid(); ++i) usleep(10000);
+    _exit(background_tid() ? 0 : 3);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "the forked child had no decommit thread before its first call";
+
+  // (The hang itself needs glibc's own free() to be hakmem's, so it is
+  // tested under LD_PRELOAD: tests/preload/preload_thread_churn.sh.)
+}
+
 TEST_F(BackgroundThread, SleepsWhenNothingIsPending) {
   std::vector<void*> v;
   burst_and_free(v, 100000);
