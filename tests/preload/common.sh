@@ -12,3 +12,8 @@ fail() {
 need_lib() {
   [[ -f "$1" ]] || fail "library '$1' does not exist"
 }
+# use_tmpdir: $tmp, a directory removed when the script exits.
+use_tmpdir() {
+  tmp=$(mktemp -d)
+  trap 'rm -rf "$tmp"' EXIT
+}

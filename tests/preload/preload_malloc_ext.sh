@@ -7,8 +7,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 lib=$1 prog=$2
 need_lib "$lib"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+use_tmpdir
 # A decommit delay longer than the test: what goes back must go through
 # malloc_trim, not LEAN's background thread or a tick after a stall under load.
 export HAKMEM_DECOMMIT_DELAY_MS=600000

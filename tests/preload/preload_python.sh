@@ -7,8 +7,7 @@ lib=$1
 need_lib "$lib"
 py=$(python3 -c 'import sys; print(sys.executable)')
 export PYTHONHASHSEED=0
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+use_tmpdir
 
 "$py" "$here/dicts.py" >"$tmp/ref.txt"
 grep -q '^checksum [0-9a-f]\{64\}$' "$tmp/ref.txt" || fail "reference run printed no checksum"

@@ -5,8 +5,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 lib=$1
 need_lib "$lib"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+use_tmpdir
 # ~300k lines of pseudo-random keys of varying length (deterministic).
 awk 'BEGIN { s = 12345; for (i = 0; i < 300000; i++) { s = (s * 1103515245 + 12345) % 2147483648;
   n = 1 + s % 40; line = ""; for (j = 0; j < n; j += 8) line = line sprintf("%08x", (s * (j + 7)) % 4294967296);

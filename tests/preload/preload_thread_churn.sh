@@ -9,8 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 lib=$1 prog=$2
 need_lib "$lib"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+use_tmpdir
 for i in $(seq 1 50); do
   LD_PRELOAD="$lib" timeout -s KILL 20 "$prog" 200 >"$tmp/a" 2>&1 &
   a=$!

@@ -5,8 +5,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/common.sh"
 lib=$1
 need_lib "$lib"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+use_tmpdir
 
 ref=$(cmake --version)
 out=$(run_preloaded "$lib" cmake --version)
