@@ -31,8 +31,10 @@ void note_remote_frees();
 // The background thread (HAKMEM_DECOMMIT_THREAD, on by default in LEAN): its
 // wake-up word and whether it runs. Failed: pthread_create refused (a thread
 // limit, a sandbox); not retried on every slow path, the program's own calls
-// release as without the thread. A forked child starts from NotStarted.
-// Off: none wanted (FAST, HAKMEM_DECOMMIT_THREAD=0, or before start-up chose).
+// release as without the thread. Off: none wanted (FAST,
+// HAKMEM_DECOMMIT_THREAD=0, or before start-up chose). NotStarted: wanted,
+// until malloc's next slow path starts it; a forked child whose parent's
+// was Running starts its own in fork's child handler (decommit/run.h).
 enum class BackgroundState : int { Off, NotStarted, Running, Failed };
 extern std::atomic<uint32_t> g_background_seq;
 extern std::atomic<BackgroundState> g_background_state;

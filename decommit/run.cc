@@ -88,7 +88,8 @@ void reset_after_fork() {
   // A run the fork interrupted (another thread's, which the child does not
   // have) had cleared the deadline and not yet noted what it left due: in
   // the child that memory would wait for the child's next free. Due now: the
-  // child's next tick or slow path sweeps everything and starts its thread.
+  // child's thread (restart_background_thread_after_fork), or its next tick
+  // or slow path, sweeps everything.
   if (g_run_busy.exchange(0)) note_deadline(os::now_ms_coarse());
 }
 
