@@ -18,6 +18,13 @@ bool lean_mode() {
   return v && std::strcmp(v, "1") == 0;
 }
 
+// The usable size of an n-byte request, 512 < n <= 1024: LEAN's class with
+// step-byte steps, or FAST's four per doubling.
+size_t class_of(size_t n, bool lean, size_t step) {
+  if (lean) return (n + step - 1) / step * step;
+  return n <= 640 ? 640 : n <= 768 ? 768 : n <= 896 ? 896 : 1024;
+}
+
 TEST(LeanClasses, FineUntilAnObjectCrossesThreads) {
   const bool lean = lean_mode();
   // The process's first malloc starts hakmem up, with FAST's lookup read
@@ -28,8 +35,7 @@ TEST(LeanClasses, FineUntilAnObjectCrossesThreads) {
   for (size_t n = 513; n <= 1024; n += 7) {
     void* p = hk_malloc(n);
     ASSERT_NE(p, nullptr);
-    const size_t want = lean ? (n + 31) / 32 * 32 : (n <= 640 ? 640 : n <= 768 ? 768 : n <= 896 ? 896 : 1024);
-    ASSERT_EQ(hk_malloc_usable_size(p), want) << "n=" << n;
+    ASSERT_EQ(hk_malloc_usable_size(p), class_of(n, lean, 32)) << "n=" << n;
     std::memset(p, 0x5A, n);
     before.push_back(p);
   }
@@ -49,7 +55,7 @@ TEST(LeanClasses, FineUntilAnObjectCrossesThreads) {
   // The fine classes' objects stay what they were, and free as usual.
   for (size_t i = 0; i < before.size(); ++i) {
     const size_t n = 513 + 7 * i;
-    EXPECT_EQ(hk_malloc_usable_size(before[i]), lean ? (n + 31) / 32 * 32 : hk_malloc_usable_size(before[i]));
+    EXPECT_EQ(hk_malloc_usable_size(before[i]), class_of(n, lean, 32)) << "n=" << n;
     hk_free(before[i]);
   }
   // A fine class's freed objects are not handed out for other sizes: 544
@@ -57,8 +63,7 @@ TEST(LeanClasses, FineUntilAnObjectCrossesThreads) {
   for (size_t n = 513; n <= 1024; ++n) {
     void* r = hk_malloc(n);
     ASSERT_NE(r, nullptr);
-    const size_t u = hk_malloc_usable_size(r);
-    if (lean) ASSERT_EQ(u, (n + 63) / 64 * 64) << "n=" << n;
+    ASSERT_EQ(hk_malloc_usable_size(r), class_of(n, lean, 64)) << "n=" << n;
     hk_free(r);
   }
   hk_free(q);
