@@ -35,7 +35,7 @@ void fork_child() {
   g_init_lock.unlock();
   // With every lock released: the child's own decommit thread, if the
   // parent had one (decommit/run.h: why not on the child's first call).
-  decommit::restart_background_thread_after_fork();
+  decommit::start_background_thread_if_wanted();
 }
 }  // namespace
 

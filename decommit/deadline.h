@@ -33,8 +33,8 @@ void note_remote_frees();
 // limit, a sandbox); not retried on every slow path, the program's own calls
 // release as without the thread. Off: none wanted (FAST,
 // HAKMEM_DECOMMIT_THREAD=0, or before start-up chose). NotStarted: wanted,
-// until malloc's next slow path starts it; a forked child whose parent's
-// was Running starts its own in fork's child handler (decommit/run.h).
+// until malloc's next slow path, or a forked child's fork handler, starts it
+// (decommit/run.h).
 enum class BackgroundState : int { Off, NotStarted, Running, Failed };
 extern std::atomic<uint32_t> g_background_seq;
 extern std::atomic<BackgroundState> g_background_state;

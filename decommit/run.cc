@@ -16,7 +16,6 @@ namespace hakmem::decommit {
 
 namespace {
 std::atomic<int> g_run_busy{0};  // 1 while a run is under way
-bool g_had_background_thread = false;  // at fork: the parent's was running
 }  // namespace
 
 bool run_under_way() { return g_run_busy.load(std::memory_order_relaxed) != 0; }
@@ -83,18 +82,15 @@ void background_thread_wanted(bool wanted) {
 }
 
 void reset_after_fork() {
-  g_had_background_thread = g_background_state.load() == BackgroundState::Running;
-  if (g_had_background_thread) g_background_state.store(BackgroundState::NotStarted);
+  // The parent's thread is not in the child: wanted again (core/fork.cc
+  // starts it once every lock is released).
+  if (g_background_state.load() == BackgroundState::Running) g_background_state.store(BackgroundState::NotStarted);
   // A run the fork interrupted (another thread's, which the child does not
   // have) had cleared the deadline and not yet noted what it left due: in
   // the child that memory would wait for the child's next free. Due now: the
-  // child's thread (restart_background_thread_after_fork), or its next tick
+  // child's thread, or its next tick
   // or slow path, sweeps everything.
   if (g_run_busy.exchange(0)) note_deadline(os::now_ms_coarse());
-}
-
-void restart_background_thread_after_fork() {
-  if (g_had_background_thread) start_background_thread();
 }
 
 }  // namespace hakmem::decommit

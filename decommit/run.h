@@ -58,10 +58,8 @@ bool run_under_way();
 // never (Off).
 void background_thread_wanted(bool wanted);
 // In a forked child: no run is under way; what a run interrupted by the fork
-// left unswept is due at once. The parent's background thread does not
-// exist in the child: restart_background_thread_after_fork starts the
-// child's, once the child handler has released every lock.
+// left unswept is due at once; the parent's background thread does not
+// exist in the child, so one is wanted again (NotStarted).
 void reset_after_fork();
-void restart_background_thread_after_fork();
 
 }  // namespace hakmem::decommit

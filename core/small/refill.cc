@@ -56,10 +56,10 @@ bool slab_commit_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask) {
 // carving into it takes it back from the kernel at most half a bin early
 // (n <= refill_want), memory the bin may hold anyway.
 uint32_t carve_count_resident(const SlabMeta* s, uint64_t from, uint32_t size, uint32_t n, uint32_t page_worth) {
-  // Pages from the first one on that are resident, as a run of low bits.
+  // Pages from the first one on that are resident, as a run of low bits
+  // (the mask has 16 bits: its complement in 32 is never 0).
   const unsigned first = static_cast<unsigned>(from / os::kPageSize);
-  const uint32_t run = ~(uint32_t{s->resident_pages} >> first);
-  const unsigned pages = run ? static_cast<unsigned>(__builtin_ctz(run)) : 32 - first;
+  const unsigned pages = static_cast<unsigned>(__builtin_ctz(~(uint32_t{s->resident_pages} >> first)));
   const uint64_t end = uint64_t{first + pages} * os::kPageSize;  // past the resident run
   const uint64_t fit = end > from ? (end - from) / size : 0;
   if (fit <= page_worth) return page_worth;
