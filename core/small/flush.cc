@@ -63,17 +63,23 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
   FreeNode** slots = bin_slots(b);
   b.top = slots;
   tcache_return(h, c, slots, n);
+  // A bin grown while its class cycled many objects starts again small:
+  // it empties when it went idle, or memory is wanted, and a class that
+  // cycles again grows it again within a few cycles.
+  heap_shrink_bin(h, c);
 }
 
 [[gnu::noinline]] void small_flush(ThreadHeap* h, CacheBin* bin, FreeNode* f) {
   unsigned c = static_cast<unsigned>(bin - h->tc);
   CacheBin& b = *bin;
-  // A bin that overflows having refilled since it last overflowed cycles
-  // more objects than it holds (a loop allocating a few hundred, then
-  // freeing them): it doubles, up to its capacity, instead of moving half
-  // of its objects to the slabs and back every cycle. A single burst of
-  // frees refills nothing in between: it grows the bin once at most.
+  // A bin that overflows, refills and overflows again cycles more objects
+  // than it holds (a loop allocating a few hundred, then freeing them): it
+  // doubles, up to its capacity, instead of moving half of its objects to
+  // the slabs and back every cycle. A burst of mallocs and then one of
+  // frees does not grow it: a thread that frees what it built and goes
+  // quiet keeps its bins at their first size (README, LEAN).
   HeapBin& hb = h->bins[c];
+  hb.overflowed = true;
   if (hb.refilled) {
     hb.refilled = false;
     if (heap_grow_bin(h, c)) {

@@ -159,7 +159,9 @@ bool refill(ThreadHeap* h, unsigned c) {
   uint64_t bit = uint64_t{1} << c;
   if (!(h->used_classes & bit)) heap_class_setup(h, c);
   const uint32_t want = refill_want(b, bin);
-  bin.refilled = true;
+  // A cycle is an overflow, a refill, and an overflow again: a burst of
+  // mallocs and then one of frees is not one (small_flush).
+  bin.refilled = bin.overflowed;
   if (h->remote_classes.load(std::memory_order_relaxed) & bit) {
     h->remote_classes.fetch_and(~bit, std::memory_order_relaxed);
     collect_remote_full(h, c);

@@ -58,6 +58,8 @@ void heap_class_setup(ThreadHeap* h, unsigned c);
 // objects move to an array of that length, in h's mapping, the first
 // time); false if it is there already.
 bool heap_grow_bin(ThreadHeap* h, unsigned c);
+// Puts h's empty cache bin c back at its first limit and slot array.
+void heap_shrink_bin(ThreadHeap* h, unsigned c);
 void heap_thread_exit(ThreadHeap* h);
 // Registers heap_thread_exit to run at every thread's exit.
 void heap_key_create();

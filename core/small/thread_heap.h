@@ -55,7 +55,8 @@ struct HeapBin {
   SlabList lazy;      // swept, with pages released by MADV_FREE waiting to escalate
   SlabList clean;     // swept, nothing due
   uint32_t refills;   // refills so far, up to kRefillRamp: sets how many objects the next one moves
-  bool refilled;      // refilled since the bin last overflowed (small_flush: then it grows)
+  bool overflowed;    // the bin overflowed since it was set up or last shrank
+  bool refilled;      // refilled since it last overflowed, having overflowed before (small_flush: then it grows)
 };
 
 // A thread's cache: every class's bin, in static TLS.

@@ -119,6 +119,12 @@ bool heap_grow_bin(ThreadHeap* h, unsigned c) {
   return true;
 }
 
+void heap_shrink_bin(ThreadHeap* h, unsigned c) {
+  auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
+  h->tc[c] = make_bin(slots, g_slots.limit[c]);
+  h->bins[c].overflowed = h->bins[c].refilled = false;
+}
+
 void heap_class_setup(ThreadHeap* h, unsigned c) {
   auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
   h->tc[c] = make_bin(slots, g_slots.limit[c]);

@@ -29,7 +29,8 @@ namespace {
 // releases its pages about one delay after the bin went idle. Once a delay
 // every bin goes back (a class in use refills once per delay, which costs
 // nothing measurable). A thread that never calls again keeps what its bins
-// hold: at most each class's cache limit (README: "What stays resident").
+// hold: at most each class's cache limit, of a grown bin if it was cycling
+// (README, LEAN).
 void heap_return_idle_bins(ThreadHeap* h, uint64_t now) {
   const bool all = now - h->bins_returned_ms >= g_rt.decommit.delay_ms;
   const uint64_t clock = h->clock_ms;
