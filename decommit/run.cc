@@ -10,6 +10,7 @@
 #include "decommit/deadline.h"
 #include "decommit/release.h"
 #include "decommit/sweep.h"
+#include "decommit/tick_epoch.h"
 #include "core/small/class_pool.h"
 
 namespace hakmem::decommit {
@@ -79,6 +80,7 @@ void run_if_due_slow(uint64_t now) {
 
 void background_thread_wanted(bool wanted) {
   g_background_state.store(wanted ? BackgroundState::NotStarted : BackgroundState::Off);
+  tick_epoch_mode(wanted);
 }
 
 void reset_after_fork() {
@@ -91,6 +93,9 @@ void reset_after_fork() {
   // child's thread, or its next tick
   // or slow path, sweeps everything.
   if (g_run_busy.exchange(0)) note_deadline(os::now_ms_coarse());
+  // The child's thread starts out moving the tick epoch.
+  g_ticks_paused.store(false);
+  g_tick_active.store(true);
 }
 
 }  // namespace hakmem::decommit

@@ -21,6 +21,7 @@
 #include "core/small/slab_lookup.h"
 #include "core/small/thread_heap.h"
 #include "decommit/run.h"
+#include "decommit/tick_epoch.h"
 
 namespace hakmem {
 
@@ -208,6 +209,7 @@ bool refill(ThreadHeap* h, unsigned c) {
   const uint64_t now = g_rt.releases ? os::now_ms_coarse() : 0;
   if (g_rt.releases) {
     decommit::start_background_thread_if_wanted();
+    decommit::note_tick_activity();
     decommit::run_if_due_at(now);
   }
   CacheBin& b = h->tc[c];

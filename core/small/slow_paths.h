@@ -1,7 +1,7 @@
 // The small-object slow paths, one file each:
 //   refill.cc       small_alloc_slow: an empty cache bin refilled from the heap's slabs or the pool
 //   flush.cc        small_flush: half of a full bin back to its slabs; heap_flush_all
-//   tick.cc         heap_tick: LEAN's time check every tick_every owner frees
+//   tick.cc         heap_tick: LEAN's time check when the tick epoch moved (or every tick_every frees)
 //   remote_free.cc  small_free_remote: a free into another thread's (or no thread's) slab
 //   thread_start.cc heap_create: a thread's first malloc
 //   thread_exit.cc  heap_thread_exit: caches flushed, slabs orphaned or given back
@@ -24,7 +24,8 @@ void* small_alloc_slow(ThreadHeap* h, unsigned c);
 // Returns the older half of the full cache bin b to the slabs, then pushes
 // f (an object of the bin's class, its guard word written).
 void small_flush(ThreadHeap* h, CacheBin* b, FreeNode* f);
-void heap_tick(ThreadHeap* h);
+// An owner free into bin b found the tick epoch moved (decommit/tick_epoch.h).
+void heap_tick(ThreadHeap* h, CacheBin* b);
 // Before committing bytes of new memory (small: slab pages, the owner's heap
 // lock held; else a large block, no lock held; 0: a check on a tick):
 // releases what the budget asks for (decommit/budget.h) and returns false

@@ -119,7 +119,7 @@ SmallStats small_stats() {
     if (!__atomic_load_n(&h->live, __ATOMIC_RELAXED)) continue;
     for (unsigned c = 0; c < kNumClasses; ++c) {
       const CacheBin& b = h->tc[c];
-      const CacheBin now{__atomic_load_n(&b.top, __ATOMIC_RELAXED), b.base_low, b.end_low};  // the owner may be pushing
+      const CacheBin now{__atomic_load_n(&b.top, __ATOMIC_RELAXED), b.base_low, b.end_low, 0};  // the owner may be pushing
       // ... or growing the bin (heap_grow_bin moves its array): a copy
       // whose fields do not fit together counts nothing.
       const uint32_t limit = bin_limit(now), count = bin_count(now);

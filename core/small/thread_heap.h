@@ -35,9 +35,10 @@ namespace hakmem {
 // thread has not used has no array: every field 0, so the bin reads as
 // both empty and full.
 struct CacheBin {
-  FreeNode** top;     // one past the newest cached object
-  uint32_t base_low;  // low 32 bits of the array's address: top's when the bin is empty
-  uint32_t end_low;   // low 32 bits of the address past its last slot: top's when full
+  FreeNode** top;        // one past the newest cached object
+  uint32_t base_low;     // low 32 bits of the array's address: top's when the bin is empty
+  uint32_t end_low;      // low 32 bits of the address past its last slot: top's when full
+  uint32_t tick_epoch;   // the tick epoch its thread last ticked in (decommit/tick_epoch.h)
 };
 
 [[gnu::always_inline]] inline uint32_t low32(const void* p) { return static_cast<uint32_t>(reinterpret_cast<uintptr_t>(p)); }
@@ -45,7 +46,9 @@ struct CacheBin {
 inline uint32_t bin_count(const CacheBin& b) { return (low32(b.top) - b.base_low) / sizeof(FreeNode*); }
 inline uint32_t bin_limit(const CacheBin& b) { return (b.end_low - b.base_low) / sizeof(FreeNode*); }
 inline FreeNode** bin_slots(const CacheBin& b) { return b.top - bin_count(b); }
-inline CacheBin make_bin(FreeNode** slots, uint32_t limit) { return CacheBin{slots, low32(slots), low32(slots + limit)}; }
+inline CacheBin make_bin(FreeNode** slots, uint32_t limit, uint32_t tick_epoch) {
+  return CacheBin{slots, low32(slots), low32(slots + limit), tick_epoch};
+}
 
 // A heap's slabs of one class.
 struct HeapBin {
@@ -62,9 +65,10 @@ struct HeapBin {
 // A thread's cache: every class's bin, in static TLS.
 struct ThreadCache {
   CacheBin bins[kNumClasses];
-  // Counts owner frees down to the next time-based check (heap_tick): a
-  // process that only cycles a few objects through its caches never enters
-  // the slow paths, yet its idle slabs must still be released.
+  // Without a background thread to move the tick epoch: owner frees
+  // counted down to the next time-based check (heap_tick): a process that
+  // only cycles a few objects through its caches never enters the slow
+  // paths, yet its idle slabs must still be released.
   uint32_t tick;
 };
 

@@ -11,6 +11,7 @@
 #include "core/small/heap_slabs.h"
 #include "core/small/slab_lookup.h"
 #include "core/small/thread_heap.h"
+#include "decommit/tick_epoch.h"
 #include "decommit/ticker.h"
 
 namespace hakmem {
@@ -114,20 +115,20 @@ bool heap_grow_bin(ThreadHeap* h, unsigned c) {
   auto* big = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.grow_offset[c]);
   FreeNode** slots = bin_slots(b);
   if (slots != big) __builtin_memcpy(big, slots, n * sizeof(FreeNode*));
-  b = make_bin(big, limit * 2 < cap ? limit * 2 : cap);
+  b = make_bin(big, limit * 2 < cap ? limit * 2 : cap, b.tick_epoch);
   b.top = big + n;
   return true;
 }
 
 void heap_shrink_bin(ThreadHeap* h, unsigned c) {
   auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
-  h->tc[c] = make_bin(slots, g_slots.limit[c]);
+  h->tc[c] = make_bin(slots, g_slots.limit[c], h->tc[c].tick_epoch);
   h->bins[c].overflowed = h->bins[c].refilled = false;
 }
 
 void heap_class_setup(ThreadHeap* h, unsigned c) {
   auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
-  h->tc[c] = make_bin(slots, g_slots.limit[c]);
+  h->tc[c] = make_bin(slots, g_slots.limit[c], decommit::bin_tick_epoch());
   h->bins[c] = HeapBin{};
   h->bin_seen[c] = nullptr;
   h->refill_at[c] = h->committed_total;  // in use from now on, not quiet since the start

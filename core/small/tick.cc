@@ -1,9 +1,11 @@
-// LEAN's time check, every tick_every owner frees (decommit/ticker.h says
-// how many): a thread that only cycles objects through its caches never
-// enters the other slow paths, yet its idle memory must still go.
+// LEAN's time check: when the tick epoch has moved (the background thread
+// moves it every half delay while the process is active), or every
+// tick_every owner frees without that thread (decommit/tick_epoch.h,
+// decommit/ticker.h): a thread that only cycles objects through its caches
+// never enters the other slow paths, yet its idle memory must still go.
 //
 //   heap_tick
-//     adapt_tick                   decommit::next_tick_every
+//     adapt_tick                   decommit::next_tick_every (counting frees only)
 //     heap_return_idle_bins        bins idle for half a delay, every bin once a delay
 //     budget_room(0)               over the target? (at most every 10 ms)
 //     decommit::run_if_due_at      any thread's tick releases what is due in every heap
@@ -17,6 +19,7 @@
 #include "core/small/slab_lookup.h"
 #include "core/small/thread_heap.h"
 #include "decommit/run.h"
+#include "decommit/tick_epoch.h"
 #include "decommit/ticker.h"
 
 namespace hakmem {
@@ -58,13 +61,21 @@ void adapt_tick(ThreadHeap* h, uint64_t now) {
 }
 }  // namespace
 
-[[gnu::noinline]] void heap_tick(ThreadHeap* h) {
-  if (!g_rt.releases) {
-    tl_cache.tick = decommit::first_tick_every(false);
-    return;
+[[gnu::noinline]] void heap_tick(ThreadHeap* h, CacheBin* b) {
+  const uint32_t epoch = decommit::g_tick_epoch.load(std::memory_order_relaxed);
+  uint64_t now;
+  if (epoch == decommit::kTickEveryFree) {
+    // No background thread: every free comes here and counts down.
+    if (--tl_cache.tick != 0) return;
+    now = os::now_ms_coarse();
+    adapt_tick(h, now);
+  } else {
+    // This tick answers the epoch for every bin of the thread (b among them).
+    (void)b;
+    for_each_class(h->used_classes, [&](unsigned c) { h->tc[c].tick_epoch = epoch; });
+    decommit::note_tick_activity();
+    now = os::now_ms_coarse();
   }
-  uint64_t now = os::now_ms_coarse();
-  adapt_tick(h, now);
   h->clock_ms = now;
   if (now - h->bin_seen_ms >= g_rt.decommit.delay_ms / 2) {
     OwnerLock g(h);

@@ -21,7 +21,7 @@ TEST(CacheBin, CountsAndBoundsAnywhere) {
     const uintptr_t bases[] = {0x7f0012345000, uintptr_t{5} << 32, (uintptr_t{5} << 32) - 8 * uintptr_t{limit},
                                (uintptr_t{5} << 32) - 8, (uintptr_t{5} << 32) - 8 * uintptr_t{limit / 2 + 1}};
     for (uintptr_t base : bases) {
-      CacheBin b = make_bin(at(base), limit);
+      CacheBin b = make_bin(at(base), limit, 0);
       EXPECT_EQ(bin_limit(b), limit);
       for (uint32_t n = 0; n <= limit; ++n) {
         b.top = at(base) + n;
