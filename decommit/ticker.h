@@ -1,4 +1,5 @@
-// How often a thread's frees read the clock (pure, like policy.h).
+// How often a thread's frees read the clock when no background thread moves
+// the tick epoch (decommit/tick_epoch.h; pure, like policy.h).
 //
 // A thread's owner frees count down to a "tick", where its heap reads the
 // coarse clock and looks for idle memory. Ticks come every `every` frees,
