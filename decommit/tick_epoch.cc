@@ -14,7 +14,8 @@ uint64_t g_next_move_ms = 0;  // the background thread's own
 }
 
 void tick_epoch_mode(bool moved_by_thread) {
-  g_tick_epoch.store(moved_by_thread || !g_rt.releases ? 0 : kTickEveryFree, std::memory_order_relaxed);
+  const uint32_t e = !g_rt.releases ? kNewBinEpoch : moved_by_thread ? kNewBinEpoch + 1 : kTickEveryFree;
+  g_tick_epoch.store(e, std::memory_order_relaxed);
 }
 
 void note_tick_activity_slow() {
@@ -34,7 +35,7 @@ uint64_t tick_epoch_advance(uint64_t now_ms) {
     g_ticks_paused.store(false, std::memory_order_relaxed);
   }
   uint32_t e = g_tick_epoch.load(std::memory_order_relaxed) + 1;
-  if (e == kTickEveryFree) e = 1;
+  if (e == kTickEveryFree) e = kNewBinEpoch + 1;
   g_tick_epoch.store(e, std::memory_order_relaxed);
   const uint64_t half = g_rt.decommit.delay_ms / 2 ? g_rt.decommit.delay_ms / 2 : 1;
   g_next_move_ms = now_ms + half;

@@ -30,11 +30,13 @@ extern std::atomic<uint32_t> g_tick_epoch;
 extern std::atomic<bool> g_tick_active;
 extern std::atomic<bool> g_ticks_paused;
 
-// The epoch a bin takes when it ticks or is set up (never kTickEveryFree).
-inline uint32_t bin_tick_epoch() {
-  const uint32_t e = g_tick_epoch.load(std::memory_order_relaxed);
-  return e == kTickEveryFree ? 0 : e;
-}
+// The epoch of a bin just set up: one the global never holds while the
+// background thread moves it (it starts at 1 and skips 0), so the first free
+// into a new class ticks. Else a class set up right after a move would match
+// it, and a thread that then only cycles that class would note no activity:
+// the thread would pause with that thread's idle bins never given back.
+// FAST's global stays 0: its bins match it for good.
+inline constexpr uint32_t kNewBinEpoch = 0;
 // At start-up, and when the background thread could not start: whether the
 // epoch moves (a background thread) or every free counts.
 void tick_epoch_mode(bool moved_by_thread);

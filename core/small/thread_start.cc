@@ -128,7 +128,7 @@ void heap_shrink_bin(ThreadHeap* h, unsigned c) {
 
 void heap_class_setup(ThreadHeap* h, unsigned c) {
   auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
-  h->tc[c] = make_bin(slots, g_slots.limit[c], decommit::bin_tick_epoch());
+  h->tc[c] = make_bin(slots, g_slots.limit[c], decommit::kNewBinEpoch);
   h->bins[c] = HeapBin{};
   h->bin_seen[c] = nullptr;
   h->refill_at[c] = h->committed_total;  // in use from now on, not quiet since the start
