@@ -11,9 +11,9 @@
 //
 // Without the background thread (HAKMEM_DECOMMIT_THREAD=0, or it could not
 // start) nothing would move the epoch: it is then kTickEveryFree, which no
-// bin holds, so every free reaches heap_tick, which counts frees down as
-// before (decommit/ticker.h). Slower, but the program's own calls still
-// release its memory.
+// bin holds, so every free counts down to a tick as before
+// (decommit/ticker.h). Slower, but the program's own calls still release
+// its memory.
 //
 // Activity: slow paths and ticks set g_tick_active; the background thread
 // clears it at each move of the epoch and stops moving it (no wake-ups of

@@ -74,8 +74,12 @@ namespace hakmem {
   // a compare with a load that stays in the cache, never true in FAST. (A
   // counter of frees made a chain of dependent read-modify-writes: 13% of
   // LEAN's speed on a malloc/free loop.)
-  if (__builtin_expect(b.tick_epoch != decommit::g_tick_epoch.load(std::memory_order_relaxed), 0))
+  const uint32_t epoch = decommit::g_tick_epoch.load(std::memory_order_relaxed);
+  if (__builtin_expect(b.tick_epoch != epoch, 0)) {
+    // Without the background thread: a count of frees, inline.
+    if (epoch == decommit::kTickEveryFree && --tl_cache.tick != 0) return;
     heap_tick(tl_heap, &b);
+  }
 }
 
 // free() of p in slab s: the same checks as check_object, written out so

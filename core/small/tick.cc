@@ -65,8 +65,7 @@ void adapt_tick(ThreadHeap* h, uint64_t now) {
   const uint32_t epoch = decommit::g_tick_epoch.load(std::memory_order_relaxed);
   uint64_t now;
   if (epoch == decommit::kTickEveryFree) {
-    // No background thread: every free comes here and counts down.
-    if (--tl_cache.tick != 0) return;
+    // No background thread: free counted tl_cache.tick down to 0.
     now = os::now_ms_coarse();
     adapt_tick(h, now);
   } else {
