@@ -78,7 +78,7 @@ namespace hakmem {
   if (__builtin_expect(b.tick_epoch != epoch, 0)) {
     // Without the background thread: a count of frees, inline.
     if (epoch == decommit::kTickEveryFree && --tl_cache.tick != 0) return;
-    heap_tick(tl_heap, &b);
+    heap_tick(tl_heap);
   }
 }
 

@@ -24,8 +24,9 @@ void* small_alloc_slow(ThreadHeap* h, unsigned c);
 // Returns the older half of the full cache bin b to the slabs, then pushes
 // f (an object of the bin's class, its guard word written).
 void small_flush(ThreadHeap* h, CacheBin* b, FreeNode* f);
-// An owner free into bin b found the tick epoch moved (decommit/tick_epoch.h).
-void heap_tick(ThreadHeap* h, CacheBin* b);
+// An owner free found the tick epoch moved, or counted down to a tick
+// (decommit/tick_epoch.h).
+void heap_tick(ThreadHeap* h);
 // Before committing bytes of new memory (small: slab pages, the owner's heap
 // lock held; else a large block, no lock held; 0: a check on a tick):
 // releases what the budget asks for (decommit/budget.h) and returns false

@@ -61,7 +61,7 @@ void adapt_tick(ThreadHeap* h, uint64_t now) {
 }
 }  // namespace
 
-[[gnu::noinline]] void heap_tick(ThreadHeap* h, CacheBin* b) {
+[[gnu::noinline]] void heap_tick(ThreadHeap* h) {
   const uint32_t epoch = decommit::g_tick_epoch.load(std::memory_order_relaxed);
   uint64_t now;
   if (epoch == decommit::kTickEveryFree) {
@@ -69,8 +69,7 @@ void adapt_tick(ThreadHeap* h, uint64_t now) {
     now = os::now_ms_coarse();
     adapt_tick(h, now);
   } else {
-    // This tick answers the epoch for every bin of the thread (b among them).
-    (void)b;
+    // This tick answers the epoch for every bin of the thread.
     for_each_class(h->used_classes, [&](unsigned c) { h->tc[c].tick_epoch = epoch; });
     decommit::note_tick_activity();
     now = os::now_ms_coarse();
