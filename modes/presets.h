@@ -62,12 +62,15 @@ inline constexpr ModePreset kLeanPreset{
     .tcache_bytes = 64 * 1024,
     .tcache_min = 16,
     .tcache_max = 1024,
-    // As FAST: a bin that cycles more than it holds grows (simple-loop's
-    // 1 KiB x 400 blocks: 100 -> 180 Mops/s; bursts-2t 0.61 -> 0.78 of
-    // FAST). What the grown bin holds is pinned only while it is in use:
-    // an idle bin goes back to its slabs and restarts at 64 KiB
-    // (heap_return_bin), and the budget's make_room empties bins too.
-    .tcache_grow = 8,
+    // A bin that cycles more than it holds grows (simple-loop's 256 B x
+    // 400 blocks: 1.5 times as fast, as FAST; bursts-2t 0.61 -> 0.73-0.88 of
+    // FAST; 1 KiB x 400 would need 8 times). An idle
+    // bin goes back to its slabs and restarts at 64 KiB (heap_return_bin),
+    // and the budget's make_room empties bins too, but a thread that makes
+    // no call at all keeps what its bins hold: 4 times, not FAST's 8 (8
+    // threads idle after cycling 400 x 1 KiB: RSS - LazyFree 3.6 MB, with 8
+    // times 5.7, without growth 2.8, glibc 2.8).
+    .tcache_grow = 4,
     // Up to 8 MiB (or a quarter of the live large bytes) committed, and
     // beyond that up to 64 MiB freed within the delay, lazily released
     // (within the high-water of live large bytes, core/large/large.cc): a
