@@ -90,12 +90,9 @@ void reset_after_fork() {
   // A run the fork interrupted (another thread's, which the child does not
   // have) had cleared the deadline and not yet noted what it left due: in
   // the child that memory would wait for the child's next free. Due now: the
-  // child's thread, or its next tick
-  // or slow path, sweeps everything.
+  // child's thread, or its next tick or slow path, sweeps everything.
   if (g_run_busy.exchange(0)) note_deadline(os::now_ms_coarse());
-  // The child's thread starts out moving the tick epoch.
-  g_ticks_paused.store(false);
-  g_tick_active.store(true);
+  tick_epoch_after_fork();
 }
 
 }  // namespace hakmem::decommit

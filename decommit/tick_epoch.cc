@@ -7,11 +7,11 @@ namespace hakmem::decommit {
 
 std::atomic<uint32_t> g_tick_epoch{0};
 std::atomic<bool> g_tick_active{false};
-std::atomic<bool> g_ticks_paused{false};
 
 namespace {
+std::atomic<bool> g_ticks_paused{false};
 uint64_t g_next_move_ms = 0;  // the background thread's own
-}
+}  // namespace
 
 void tick_epoch_mode(bool moved_by_thread) {
   const uint32_t e = !g_rt.releases ? kNewBinEpoch : moved_by_thread ? kNewBinEpoch + 1 : kTickEveryFree;
@@ -23,6 +23,11 @@ void note_tick_activity_slow() {
   // store, so activity never goes unseen by a thread that paused.
   g_tick_active.store(true, std::memory_order_seq_cst);
   if (g_ticks_paused.load(std::memory_order_seq_cst) && g_ticks_paused.exchange(false)) wake_background();
+}
+
+void tick_epoch_after_fork() {
+  g_ticks_paused.store(false);
+  g_tick_active.store(true);
 }
 
 uint64_t tick_epoch_advance(uint64_t now_ms) {

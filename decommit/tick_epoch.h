@@ -27,8 +27,7 @@ namespace hakmem::decommit {
 
 inline constexpr uint32_t kTickEveryFree = UINT32_MAX;
 extern std::atomic<uint32_t> g_tick_epoch;
-extern std::atomic<bool> g_tick_active;
-extern std::atomic<bool> g_ticks_paused;
+extern std::atomic<bool> g_tick_active;  // (note_tick_activity's inline test)
 
 // The epoch of a bin just set up: one the global never holds while the
 // background thread moves it (it starts at 1 and skips 0), so the first free
@@ -47,6 +46,8 @@ void note_tick_activity_slow();
 inline void note_tick_activity() {
   if (!g_tick_active.load(std::memory_order_relaxed)) note_tick_activity_slow();
 }
+// In a forked child: its new background thread starts out moving the epoch.
+void tick_epoch_after_fork();
 // The background thread, at now_ms: moves the epoch if a half delay has passed
 // since it last did and the process was active meanwhile. Returns when to
 // look again (UINT64_MAX: paused until note_tick_activity wakes it).

@@ -95,7 +95,10 @@ void heap_return_bin(ThreadHeap* h, unsigned c) {
   const uint32_t back = bin_count(b) - keep;
   {
     OwnerLock g(h);
-    if (g_rt.releases) h->clock_ms = os::now_ms_coarse(), decommit::note_tick_activity();
+    if (g_rt.releases) {
+      h->clock_ms = os::now_ms_coarse();
+      decommit::note_tick_activity();
+    }
     // A class whose frees overflow its bin is in use, even when its mallocs
     // are all served from the bin: not quiet (core/small/make_room.cc).
     budget::note_use(c, h->refill_at, h->committed_total);

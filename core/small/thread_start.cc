@@ -120,15 +120,21 @@ bool heap_grow_bin(ThreadHeap* h, unsigned c) {
   return true;
 }
 
-void heap_shrink_bin(ThreadHeap* h, unsigned c) {
+namespace {
+// Class c's bin of h at its first size: its own slot array, empty.
+CacheBin first_bin(ThreadHeap* h, unsigned c, uint32_t tick_epoch) {
   auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
-  h->tc[c] = make_bin(slots, g_slots.limit[c], h->tc[c].tick_epoch);
+  return make_bin(slots, g_slots.limit[c], tick_epoch);
+}
+}  // namespace
+
+void heap_shrink_bin(ThreadHeap* h, unsigned c) {
+  h->tc[c] = first_bin(h, c, h->tc[c].tick_epoch);
   h->bins[c].overflowed = h->bins[c].refilled = false;
 }
 
 void heap_class_setup(ThreadHeap* h, unsigned c) {
-  auto* slots = reinterpret_cast<FreeNode**>(reinterpret_cast<char*>(h) + g_slots.offset[c]);
-  h->tc[c] = make_bin(slots, g_slots.limit[c], decommit::kNewBinEpoch);
+  h->tc[c] = first_bin(h, c, decommit::kNewBinEpoch);
   h->bins[c] = HeapBin{};
   h->bin_seen[c] = nullptr;
   h->refill_at[c] = h->committed_total;  // in use from now on, not quiet since the start

@@ -63,16 +63,14 @@ void adapt_tick(ThreadHeap* h, uint64_t now) {
 
 [[gnu::noinline]] void heap_tick(ThreadHeap* h) {
   const uint32_t epoch = decommit::g_tick_epoch.load(std::memory_order_relaxed);
-  uint64_t now;
+  const uint64_t now = os::now_ms_coarse();
   if (epoch == decommit::kTickEveryFree) {
     // No background thread: free counted tl_cache.tick down to 0.
-    now = os::now_ms_coarse();
     adapt_tick(h, now);
   } else {
     // This tick answers the epoch for every bin of the thread.
     for_each_class(h->used_classes, [&](unsigned c) { h->tc[c].tick_epoch = epoch; });
     decommit::note_tick_activity();
-    now = os::now_ms_coarse();
   }
   h->clock_ms = now;
   if (now - h->bin_seen_ms >= g_rt.decommit.delay_ms / 2) {
