@@ -73,9 +73,9 @@ SuperSlab* header_of(uintptr_t a) { return &g_headers[(a - g_rt.arena_base) / g_
 
 void give(void* slot) {
   os::uncommit(slot, g_rt.ss_size);
-  // A free() of a stale pointer into the slot must find nothing carved.
+  // (Its slabs' metadata: zeroed by superslab_unmap, which knows which
+  // slabs were ever written.)
   uintptr_t a = reinterpret_cast<uintptr_t>(slot);
-  std::memset(static_cast<void*>(slab_meta_at(a)), 0, (g_rt.ss_size >> kSlabShift) * sizeof(SlabMeta));
   std::memset(static_cast<void*>(header_of(a)), 0, sizeof(SuperSlab));
   put_back(static_cast<uint32_t>((a - g_rt.arena_base) / g_rt.ss_size));
 }

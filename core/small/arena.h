@@ -26,7 +26,7 @@ void init(size_t size, size_t ss_size);
 // slab_meta_at(slot).
 void* take();
 // Gives a slot's memory back (its address range is reserved again) and
-// zeroes its header and slab metadata.
+// zeroes its header; its slabs' metadata must be zero already.
 void give(void* slot);
 
 // The header of the SuperSlab in the slot holding a, which contains(a).

@@ -13,9 +13,7 @@ namespace {
 // A slab with capacity from a SuperSlab that still has fresh slabs.
 SlabMeta* pool_take_fresh(ClassPool& p) {
   for (SuperSlab* ss = p.superslabs.first; ss; ss = ss->next) {
-    while (ss->fresh_next < ss->slab_count) {
-      SlabMeta* s = ss->slab_by_take_order(ss->fresh_next++);
-      if (s->capacity == 0) continue;  // wholly inside the header
+    if (SlabMeta* s = superslab_take_fresh(ss)) {
       ss->active++;
       return s;
     }

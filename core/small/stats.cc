@@ -86,7 +86,7 @@ SmallStats small_stats() {
     for (SuperSlab* ss = p.superslabs.first; ss; ss = ss->next) {
       pc.superslabs++;
       st.metadata += ss->header_bytes;
-      if (arena::contains(ss->base)) st.metadata += sizeof(SuperSlab) + ss->slab_count * sizeof(SlabMeta);
+      if (arena::contains(ss->base)) st.metadata += sizeof(SuperSlab) + ss->fresh_next * sizeof(SlabMeta);
       for (uint32_t i = 0; i < ss->fresh_next; ++i) {
         SlabMeta* s = ss->slab_by_take_order(i);
         uint32_t used = __atomic_load_n(&s->used, __ATOMIC_RELAXED);

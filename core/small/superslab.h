@@ -54,9 +54,12 @@ constexpr size_t superslab_header_bytes(size_t slab_count) {
 
 // The SuperSlab holding slab s.
 SuperSlab* superslab_of_slab(const SlabMeta* s);
-// A new SuperSlab of class c, its slabs' metadata filled in; nullptr when no
-// memory can be had.
+// A new SuperSlab of class c; nullptr when no memory can be had. Its slabs'
+// metadata is filled in as each is first taken (superslab_take_fresh).
 SuperSlab* superslab_new(unsigned c);
+// The next slab of ss never used, its metadata filled in now; nullptr when
+// every slab has been taken.
+SlabMeta* superslab_take_fresh(SuperSlab* ss);
 // Gives a SuperSlab none of whose slabs is in use back.
 void superslab_unmap(SuperSlab* ss);
 // SuperSlabs mapped now, for statistics.
