@@ -230,6 +230,12 @@ struct Taken {
   size_t tail_len = 0;
 };
 
+// A cached mapping of exactly len bytes, if its size has a list of its own.
+CachedMap* exact_fit_locked(size_t len) {
+  const size_t pages = len / os::kPageSize;
+  return pages <= kBucketPages ? g_large.bucket[pages - 1].first : nullptr;
+}
+
 // The smallest cached mapping of at least len bytes.
 CachedMap* best_fit_locked(size_t len) {
   for (size_t p = len / os::kPageSize; p <= kBucketPages; ++p)
@@ -378,24 +384,8 @@ size_t lazy_budget_locked() {
 
 enum class Put : uint8_t { Kept, Unmap, ReleaseFirst };
 
-// Offers a freed mapping to the cache, evicting the oldest entries to make
-// room (a program moving to another size must not find the cache full of the
-// old one). Evicted mappings go to victims. Unmap: the mapping itself must
-// be unmapped. ReleaseFirst: the policy keeps it lazily released (the
-// caller releases it, with no lock: it is the caller's alone, and offers
-// it again with lazy set, its canary written before the release).
-Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& victims) {
-  const ModePreset& p = *g_rt.preset;
-  size_t limit = p.large_cache_entries;
-  size_t budget = lazy ? lazy_budget_locked() : cache_budget_locked();
-  size_t& used = lazy ? g_large.lazy_bytes : g_large.cache_bytes;
-  if (limit == 0 || !records_ready_locked(limit)) return Put::Unmap;
-  if (!lazy && decommit::large_keep(g_rt.decommit, used, len, budget, lazy_budget_locked()) ==
-                   decommit::LargeKeep::Lazily)
-    return Put::ReleaseFirst;
-  if (len > budget) return Put::Unmap;
-  while (g_large.cached >= limit || used + len > budget)
-    if (!cache_evict_oldest_locked(victims)) return Put::Unmap;
+// Caches the mapping in a spare record: there is one, and room.
+Put cache_keep_locked(void* base, size_t len, uint64_t now, bool lazy) {
   CachedMap* m = g_large.spare;
   g_large.spare = m->next;
   const uintptr_t b = reinterpret_cast<uintptr_t>(base);
@@ -406,6 +396,31 @@ Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& v
   g_large.cached++;
   account_locked(m, 1);
   return Put::Kept;
+}
+
+// Offers a freed mapping to the cache, evicting the oldest entries to make
+// room (a program moving to another size must not find the cache full of the
+// old one). Evicted mappings go to victims. Unmap: the mapping itself must
+// be unmapped. ReleaseFirst: the policy keeps it lazily released (the
+// caller releases it, with no lock: it is the caller's alone, and offers
+// it again with lazy set, its canary written before the release).
+Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& victims) {
+  const ModePreset& p = *g_rt.preset;
+  size_t limit = p.large_cache_entries;
+  // Within the preset's entries and committed bytes (the least either
+  // budget is): kept committed, nothing to weigh or evict.
+  if (!lazy && g_large.spare && g_large.cached < limit && g_large.cache_bytes + len <= p.large_cache_bytes)
+    return cache_keep_locked(base, len, now, false);
+  size_t budget = lazy ? lazy_budget_locked() : cache_budget_locked();
+  size_t& used = lazy ? g_large.lazy_bytes : g_large.cache_bytes;
+  if (limit == 0 || !records_ready_locked(limit)) return Put::Unmap;
+  if (!lazy && decommit::large_keep(g_rt.decommit, used, len, budget, lazy_budget_locked()) ==
+                   decommit::LargeKeep::Lazily)
+    return Put::ReleaseFirst;
+  if (len > budget) return Put::Unmap;
+  while (g_large.cached >= limit || used + len > budget)
+    if (!cache_evict_oldest_locked(victims)) return Put::Unmap;
+  return cache_keep_locked(base, len, now, lazy);
 }
 
 size_t page_round(size_t n, bool* overflow) {
@@ -423,7 +438,29 @@ void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
   if (overflow || len > (size_t{1} << 47)) return nullptr;
   *dirty = 0;
   void* p = nullptr;
+  uintptr_t unmap_later = 0;
   if (align <= os::kPageSize) {
+    {
+      // The common reuse, a cached mapping of exactly len bytes, is the
+      // block as it is: taken and made live in one lock.
+      LockGuard lg(g_large.lock);
+      if (CachedMap* m = exact_fit_locked(len)) {
+        const uintptr_t base = m->base;
+        check_canary(m, base);
+        cache_unlink_locked(m);
+        record_release_locked(m);
+        if (insert_locked(base, len)) {
+          *dirty = len;
+          return reinterpret_cast<void*>(base);
+        }
+        // No room in the table for it: it stays out of the cache (unmapped below).
+        unmap_later = base;
+      }
+    }
+    if (unmap_later) {
+      unmap_block(reinterpret_cast<void*>(unmap_later), len);
+      return nullptr;
+    }
     Taken t;
     {
       LockGuard lg(g_large.lock);
