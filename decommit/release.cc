@@ -121,17 +121,36 @@ void release_free_pages(SlabMeta* s, DecommitAction how) {
   if (how == DecommitAction::ReleaseLazily) s->lazy_pages = static_cast<uint16_t>(s->lazy_pages | mask);
 }
 
-void release_empty_slab_locked(SlabMeta* s, DecommitAction a) {
-  SuperSlab* ss = superslab_of_slab(s);
+void release_empty_slab_memory(SlabMeta* s, DecommitAction a) {
   char* b;
   size_t len;
-  slab_object_area(ss, s, &b, &len);
+  slab_object_area(superslab_of_slab(s), s, &b, &len);
   release_range(b, len, a);
+}
+
+namespace {
+// After its memory went: the free list lived in it, so the slab starts afresh.
+void release_empty_slab_settle(SlabMeta* s, DecommitAction a) {
   if (a == DecommitAction::ReleaseNow) slab_drop_resident(s, ~uint32_t{0});
-  // The free list lived in the released memory: the slab starts afresh.
   slab_reset_fresh(s);
-  idle_leave(s);
   s->release_state = decommit::state_after(s->release_state, a);
+}
+}  // namespace
+
+void release_empty_slab_locked(SlabMeta* s, DecommitAction a) {
+  release_empty_slab_memory(s, a);
+  idle_leave(s);
+  release_empty_slab_settle(s, a);
+}
+
+void release_empty_slab_detach_locked(SlabMeta* s) {
+  idle_leave(s);
+  superslab_of_slab(s)->active++;
+}
+
+void release_empty_slab_settle_locked(SlabMeta* s, DecommitAction a) {
+  release_empty_slab_settle(s, a);
+  superslab_of_slab(s)->active--;
 }
 
 // s is owned or orphaned; its owner's or the pool's lock is held. An

@@ -43,16 +43,17 @@ bool run_masked(uint64_t now, uint64_t over_mask, bool wait, const QuietCut* qui
   for (unsigned c = 0; c < kNumClasses; ++c) {
     ClassPool& p = g_pools[c];
     const bool over = (over_mask >> c & 1) != 0;
-    LockGuard g(p.lock);
-    if (!release) {
-      pool_sweep_orphans_locked(p, now);
-      continue;
+    uint64_t d;
+    {
+      LockGuard g(p.lock);
+      if (!release) {
+        pool_sweep_orphans_locked(p, now);
+        continue;
+      }
+      d = sweep_orphans_locked(p, now, over);  // (g_orphans_freed cleared above)
     }
-    uint64_t d = sweep_orphans_locked(p, now, over);  // (g_orphans_freed cleared above)
     if (d < next) next = d;
-    d = sweep_empty_slabs_locked(p, now, over);
-    if (d < next) next = d;
-    d = pool_trim_superslabs_locked(p, g_rt.preset->superslabs_kept, now, over);
+    d = sweep_empty_slabs(p, now, over, g_rt.preset->superslabs_kept);
     if (d < next) next = d;
   }
   if (release) {

@@ -3,7 +3,7 @@
 //   run_if_due_at (slow paths, heap_tick)   deadline passed (deadline.h)? run (coarse clock read by the caller)
 //   run (hakmem_collect, background thread, the above)
 //   run_masked (the budget, core/small/make_room.cc): some classes release at once
-//     sweep_heaps, sweep_orphans_locked, sweep_empty_slabs_locked   (sweep.h)
+//     sweep_heaps, sweep_orphans_locked, sweep_empty_slabs   (sweep.h)
 //     pool_trim_superslabs_locked, large::trim_cache
 #pragma once
 #include <cstdint>

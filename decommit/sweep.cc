@@ -120,15 +120,48 @@ uint64_t sweep_orphans_locked(ClassPool& p, uint64_t now, bool over) {
   return next;
 }
 
-uint64_t sweep_empty_slabs_locked(ClassPool& p, uint64_t now, bool over_budget) {
-  uint64_t next = UINT64_MAX;
-  for (SlabMeta* s = p.empty.first; s; s = s->next) {
-    DecommitAction a = decommit::decide(g_rt.decommit, s->release_state, s->idle_since_ms, now, over_budget);
-    if (a != DecommitAction::None) release_empty_slab_locked(s, a);
-    uint64_t d = decommit::next_deadline(g_rt.decommit, s->release_state, s->idle_since_ms);
-    if (d < next) next = d;
+uint64_t sweep_empty_slabs(ClassPool& p, uint64_t now, bool over_budget, uint32_t superslabs_kept) {
+  const DecommitConfig& cfg = g_rt.decommit;
+  // Released in this run: off the empty list until the end, so that none
+  // is looked at twice (a slab just released lazily is not escalated in the
+  // same run) and the empty list stays short for the threads taking slabs.
+  SlabList done;
+  SlabMeta* batch[kEmptyReleaseBatch];
+  DecommitAction action[kEmptyReleaseBatch];
+  for (;;) {
+    unsigned n = 0;
+    {
+      LockGuard g(p.lock);
+      for (SlabMeta* s = p.empty.first; s && n < kEmptyReleaseBatch;) {
+        SlabMeta* following = s->next;
+        const DecommitAction a = decide(cfg, s->release_state, s->idle_since_ms, now, over_budget);
+        if (a != DecommitAction::None) {
+          slab_list_remove(p.empty, s);
+          release_empty_slab_detach_locked(s);
+          batch[n] = s;
+          action[n++] = a;
+        }
+        s = following;
+      }
+      if (n == 0) {
+        // Back at the front, in their order: they are the oldest.
+        while (SlabMeta* s = slab_list_pop_back(done)) slab_list_push_front(p.empty, s, SlabPlace::PoolEmpty);
+        uint64_t next = UINT64_MAX;
+        for (SlabMeta* s = p.empty.first; s; s = s->next) {
+          const uint64_t d = next_deadline(cfg, s->release_state, s->idle_since_ms);
+          next = d < next ? d : next;
+        }
+        const uint64_t d = pool_trim_superslabs_locked(p, superslabs_kept, now, over_budget);
+        return d < next ? d : next;
+      }
+    }
+    for (unsigned i = 0; i < n; ++i) release_empty_slab_memory(batch[i], action[i]);
+    LockGuard g(p.lock);
+    for (unsigned i = 0; i < n; ++i) {
+      release_empty_slab_settle_locked(batch[i], action[i]);
+      slab_list_push(done, batch[i], SlabPlace::None);
+    }
   }
-  return next;
 }
 
 }  // namespace hakmem::decommit

@@ -15,8 +15,8 @@
 //       release_free_pages         pages all of whose objects are free: the first stage
 //     sweep_slab                   lazy slabs due: their MADV_FREE pages escalate
 //   sweep_orphans_locked           the same for orphans, under the pool lock
-//   sweep_empty_slabs_locked       empty slabs
-//   pool_trim_superslabs_locked    wholly empty SuperSlabs (core/small/class_pool.cc)
+//   sweep_empty_slabs              empty slabs, released without the pool lock
+//     pool_trim_superslabs_locked  wholly empty SuperSlabs (core/small/class_pool.cc)
 //   large::trim_cache
 #pragma once
 #include <cstdint>
@@ -33,7 +33,10 @@ uint64_t sweep_heaps(uint64_t now, uint64_t over_mask, const QuietCut* quiet);
 // p.lock held: orphans. Collects their remote lists, makes the empty ones
 // empty slabs and sweeps the rest. Returns the next deadline.
 uint64_t sweep_orphans_locked(ClassPool& p, uint64_t now, bool over_budget);
-// p.lock held: empty slabs that are due. Returns the next deadline.
-uint64_t sweep_empty_slabs_locked(ClassPool& p, uint64_t now, bool over_budget);
+// Empty slabs that are due, released without p.lock (taken here) a batch
+// at a time; then the wholly empty SuperSlabs beyond superslabs_kept that
+// have been idle long enough are unmapped. Returns the next deadline.
+inline constexpr unsigned kEmptyReleaseBatch = 64;
+uint64_t sweep_empty_slabs(ClassPool& p, uint64_t now, bool over_budget, uint32_t superslabs_kept);
 
 }  // namespace hakmem::decommit

@@ -36,8 +36,11 @@ SlabMeta* pool_acquire(unsigned c, ThreadHeap* h);
 void pool_give_empty(unsigned c, SlabMeta* s);
 // Under p.lock: put a slab with no live objects on the empty list. Returns
 // true if its deadline is now the earliest (the background thread, asleep
-// until a later one, must be woken).
-bool pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now);
+// until a later one, must be woken). Over the idle cap, the oldest committed
+// empty slab is released: here, or, given detached, taken off the list and
+// detached for the caller to release once it has let go of the lock
+// (decommit/release.h).
+bool pool_add_empty_locked(ClassPool& p, SlabMeta* s, uint64_t now, SlabMeta** detached = nullptr);
 // Under p.lock: orphaned slabs whose objects were all freed remotely become empty.
 void pool_sweep_orphans_locked(ClassPool& p, uint64_t now);
 // Under p.lock: unmaps wholly empty SuperSlabs beyond keep that have been

@@ -13,6 +13,11 @@ inline void slab_list_push(SlabList& l, SlabMeta* s, SlabPlace place) {
   l.push_back(s);
 }
 
+inline void slab_list_push_front(SlabList& l, SlabMeta* s, SlabPlace place) {
+  s->on_list = place;
+  l.push_front(s);
+}
+
 inline void slab_list_remove(SlabList& l, SlabMeta* s) {
   l.remove(s);
   s->on_list = SlabPlace::None;
