@@ -42,6 +42,7 @@ void apply_options(const Options& o) {
                                            // reuse may stretch the cap to 5 times its size (policy.h over_idle_cap)
                                            g_rt.preset->idle_cap_bytes * 4};
   g_rt.releases = o.decommit != DecommitMode::Off;
+  g_rt.refuse_huge_pages = o.lean && os::huge_pages_unasked();
   // Started by the first malloc slow path (decommit/run.h says why there).
   decommit::background_thread_wanted(g_rt.releases && o.decommit_thread);
   g_rt.target_bytes = static_cast<size_t>(o.target_mb) << 20;

@@ -32,6 +32,10 @@ struct alignas(64) Runtime {
   uint64_t link_mul_inv = 1;
   uintptr_t ss_mask = ~((uintptr_t{2} << 20) - 1);
   bool releases = false;            // decommit.mode != Off: LEAN releases memory, free() keeps the heap's tick
+  // LEAN keeps transparent huge pages out of its mappings (a huge page makes
+  // 2 MiB resident for one byte written); only needed when the kernel gives
+  // them unasked (os::huge_pages_unasked): a madvise per mapping otherwise.
+  bool refuse_huge_pages = false;
   std::atomic<InitState> init_state{InitState::NotStarted};
   // The rest.
   uintptr_t guard_key = 0;          // SlabMeta::guard is this ^ the metadata's address

@@ -354,7 +354,7 @@ void* assemble(const Taken& t, size_t len, size_t* dirty, Credit& credit) {
     off += t.piece[i].len;
   }
   *dirty = block ? off : 0;
-  if (block && g_rt.opt.lean) os::no_huge_pages(block, len);
+  if (block && g_rt.refuse_huge_pages) os::no_huge_pages(block, len);
   return block;
 }
 
@@ -473,7 +473,7 @@ void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
     p = os::map_aligned(len, align);
     if (!p) return nullptr;
     credit.commit(len);  // counted whole: the program may touch all of it
-    if (g_rt.opt.lean) os::no_huge_pages(p, len);
+    if (g_rt.refuse_huge_pages) os::no_huge_pages(p, len);
   }
   LockGuard lg(g_large.lock);
   if (!insert_locked(reinterpret_cast<uintptr_t>(p), len)) {

@@ -143,4 +143,14 @@ size_t cgroup_memory_limit() {
   return 0;
 }
 
+bool huge_pages_unasked() {
+  char buf[128];
+  if (read_proc("/sys/kernel/mm/transparent_hugepage/enabled", buf, sizeof buf) == 0) return false;
+  return thp_enabled_is_always(buf);
+}
+
+bool thp_enabled_is_always(const char* text) {
+  return std::strstr(text, "[always]") != nullptr;  // the selected value is the bracketed one
+}
+
 }  // namespace hakmem::os

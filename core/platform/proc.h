@@ -25,4 +25,11 @@ size_t read_rss_statm();
 // memory.limit_in_bytes); 0 when there is none or it cannot be read.
 size_t cgroup_memory_limit();
 
+// Whether the kernel backs anonymous memory with transparent huge pages
+// unasked (/sys/kernel/mm/transparent_hugepage/enabled is "always"). Under
+// "madvise" or "never", or without THP, a mapping gets none unless it asks.
+bool huge_pages_unasked();
+// The same from that file's text ("always [madvise] never": false).
+bool thp_enabled_is_always(const char* text);
+
 }  // namespace hakmem::os

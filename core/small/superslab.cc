@@ -56,7 +56,7 @@ SuperSlab* superslab_new(unsigned c) {
   bool own_mapping = !mem;
   if (own_mapping) mem = os::map_aligned(size, size);
   if (!mem) return nullptr;
-  if (g_rt.opt.lean) os::no_huge_pages(mem, size);
+  if (g_rt.refuse_huge_pages) os::no_huge_pages(mem, size);
   const uintptr_t base = reinterpret_cast<uintptr_t>(mem);
   size_t slabs = size >> kSlabShift;
   // In the arena the header and slab metadata live in the arena's tables and
