@@ -423,6 +423,29 @@ Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& v
   return cache_keep_locked(base, len, now, lazy);
 }
 
+// A block mapped fresh because nothing cached could serve it: if live,
+// cached and the new block together pass the most that has been live (since
+// the cache was last empty), the oldest cached mappings go, up to the new
+// block's size. The cache then never holds more than the program has had
+// live: a program whose blocks grow (a table resized again and again, a
+// buffer per size in turn) no longer keeps every smaller one it outgrew
+// next to the new one (size-sweep's 4 MiB ring kept the 1 MiB, 256 KiB and
+// 64 KiB rings cached: 21 MiB over what glibc holds), while one whose
+// blocks come and go within that high-water keeps its whole cache.
+void evict_for_fresh_locked(size_t len, Victims& victims) {
+  const size_t live_after = g_large.live_bytes + len;
+  const size_t high = g_large.peak_live > live_after ? g_large.peak_live : live_after;
+  const size_t held = live_after + g_large.cache_bytes + g_large.lazy_bytes;
+  if (held <= high) return;
+  size_t excess = held - high;
+  if (excess > len) excess = len;
+  for (size_t evicted = 0; evicted < excess && g_large.by_age.first;) {
+    const size_t n = g_large.by_age.first->len;
+    if (!cache_evict_oldest_locked(victims)) break;
+    evicted += n;
+  }
+}
+
 size_t page_round(size_t n, bool* overflow) {
   size_t r = (n + os::kPageSize - 1) & ~(os::kPageSize - 1);
   *overflow = r < n;
@@ -469,14 +492,23 @@ void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
     if (t.tail_len) unmap_block(reinterpret_cast<void*>(t.tail), t.tail_len);
     if (t.pieces) p = assemble(t, len, dirty, credit);
   }
+  bool fresh = false;
   if (!p) {
     p = os::map_aligned(len, align);
     if (!p) return nullptr;
     credit.commit(len);  // counted whole: the program may touch all of it
     if (g_rt.refuse_huge_pages) os::no_huge_pages(p, len);
+    fresh = true;
   }
-  LockGuard lg(g_large.lock);
-  if (!insert_locked(reinterpret_cast<uintptr_t>(p), len)) {
+  Victims victims;
+  bool live;
+  {
+    LockGuard lg(g_large.lock);
+    if (fresh) evict_for_fresh_locked(len, victims);
+    live = insert_locked(reinterpret_cast<uintptr_t>(p), len);
+  }
+  unmap_victims(victims);
+  if (!live) {
     unmap_block(p, len);
     return nullptr;
   }

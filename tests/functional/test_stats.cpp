@@ -169,6 +169,44 @@ TEST(Stats, LargeCacheIsBoundedInBytes) {
   hk_free(again);
 }
 
+// Blocks that outgrow what the cache holds (a table resized again and
+// again, one buffer size after another) push the outgrown mappings out as
+// they are mapped: the cache never holds more than the program has had live
+// at once. Mappings that fit are still reused.
+TEST(Stats, LargeCacheGivesWayToBlocksThatOutgrowIt) {
+  constexpr size_t kSmall = size_t{1} << 20, kBig = size_t{3} << 20;  // 1 MiB ones can never serve 3 MiB
+  hk_malloc_trim(0);  // an empty cache (in both modes): the high-water of live large bytes starts again
+  void* small[4];
+  for (auto& q : small) {
+    q = hk_malloc(kSmall);
+    ASSERT_NE(q, nullptr);
+    fill(q, kSmall, 1);
+  }
+  for (void* q : small) hk_free(q);
+  hakmem_stats_t b, c, d;
+  ASSERT_EQ(hakmem_stats(&b), 0);
+  ASSERT_GE(b.large_cache_bytes, 4 * kSmall) << "the freed 1 MiB blocks should be cached";
+  void* big[2];
+  for (auto& q : big) {
+    q = hk_malloc(kBig);
+    ASSERT_NE(q, nullptr);
+    fill(q, kBig, 2);
+  }
+  ASSERT_EQ(hakmem_stats(&c), 0);
+  // Live 6 MiB, more than the 4 MiB the high-water was: the four outgrown
+  // mappings went as the two new ones came.
+  EXPECT_EQ(c.large_cache_bytes, 0u) << "outgrown mappings stayed cached beside the new blocks";
+  EXPECT_GE(c.munmap_calls, b.munmap_calls + 4);
+  // A freed block of the size wanted is still taken again.
+  hk_free(big[1]);
+  void* again = hk_malloc(kBig);
+  EXPECT_EQ(again, big[1]) << "a cached mapping of the size asked for was not reused";
+  ASSERT_EQ(hakmem_stats(&d), 0);
+  EXPECT_EQ(d.mmap_calls, c.mmap_calls);
+  hk_free(again);
+  hk_free(big[0]);
+}
+
 // Minor page faults of the process so far.
 long minor_faults() {
   rusage u;
