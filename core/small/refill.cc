@@ -30,7 +30,7 @@ namespace {
 // bytes were counted for them before).
 void count_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask, size_t reserved) {
   const uint32_t fresh = mask & ~uint32_t{s->resident_pages};
-  const size_t added = static_cast<size_t>(__builtin_popcount(fresh)) * os::kPageSize;
+  const size_t added = static_cast<size_t>(page_count(fresh)) * os::kPageSize;
   budget::settle_small(reserved, added);
   h->committed_total += added;
   s->resident_pages = static_cast<uint16_t>(s->resident_pages | mask);
@@ -41,7 +41,7 @@ void count_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask, size_t reserved) {
 bool slab_commit_pages(ThreadHeap* h, SlabMeta* s, uint32_t mask) {
   const uint32_t fresh = mask & ~uint32_t{s->resident_pages};
   if (!fresh) return true;
-  const size_t bytes = static_cast<size_t>(__builtin_popcount(fresh)) * os::kPageSize;
+  const size_t bytes = static_cast<size_t>(page_count(fresh)) * os::kPageSize;
   if (!budget::active()) budget::note_commit(bytes);
   else if (!budget_room(bytes, true)) return false;
   // The release may have touched s too (never these pages: they are not

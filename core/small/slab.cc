@@ -76,7 +76,7 @@ void slab_drop_resident(SlabMeta* s, uint32_t mask) {
   const uint32_t gone = s->resident_pages & mask;
   if (!gone) return;
   s->resident_pages = static_cast<uint16_t>(s->resident_pages & ~gone);
-  budget::note_release(static_cast<size_t>(__builtin_popcount(gone)) * os::kPageSize);
+  budget::note_release(static_cast<size_t>(page_count(gone)) * os::kPageSize);
 }
 
 bool object_parked(const SlabMeta* s, const void* p) {

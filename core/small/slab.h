@@ -147,6 +147,18 @@ inline void object_pages(const SlabMeta* s, uint64_t idx, unsigned* first, unsig
   *last = static_cast<unsigned>((b + s->obj_size - 1) / os::kPageSize);
 }
 
+// How many pages a page mask names. Written out: __builtin_popcount is a
+// call into libgcc on the baseline x86-64 (no POPCNT), made on every
+// refill that carves fresh pages (1.5 instructions per operation of the
+// burst workloads).
+constexpr unsigned page_count(uint32_t mask) {
+  mask = mask - ((mask >> 1) & 0x55555555u);
+  mask = (mask & 0x33333333u) + ((mask >> 2) & 0x33333333u);
+  return (((mask + (mask >> 4)) & 0x0F0F0F0Fu) * 0x01010101u) >> 24;
+}
+static_assert(page_count(0) == 0 && page_count(1) == 1 && page_count(0xFFFF) == 16 && page_count(0xFFFFFFFFu) == 32 &&
+              page_count(0x80000001u) == 2, "page_count counts bits");
+
 inline uint32_t pages_mask(unsigned first, unsigned last) {
   return static_cast<uint32_t>(((uint64_t{1} << (last + 1)) - 1) & ~((uint64_t{1} << first) - 1));
 }

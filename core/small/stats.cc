@@ -93,8 +93,8 @@ SmallStats small_stats() {
         uint32_t carved = __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
         pc.live_bytes += size_t{used} * ss->obj_size;
         size_t touched = (size_t{carved} * ss->obj_size + 4095) & ~size_t{4095};
-        size_t parked = static_cast<size_t>(__builtin_popcount(s->released_pages)) * os::kPageSize;
-        size_t lazy_parked = static_cast<size_t>(__builtin_popcount(s->lazy_pages)) * os::kPageSize;
+        size_t parked = static_cast<size_t>(page_count(s->released_pages)) * os::kPageSize;
+        size_t lazy_parked = static_cast<size_t>(page_count(s->lazy_pages)) * os::kPageSize;
         if (s->on_list == SlabPlace::PoolEmpty && s->release_state == decommit::ReleaseState::LazyFree) {
           pc.lazyfree += kSlabSize;
         } else if (s->on_list == SlabPlace::PoolEmpty && s->release_state == decommit::ReleaseState::Released) {
