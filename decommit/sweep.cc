@@ -128,11 +128,19 @@ uint64_t sweep_empty_slabs(ClassPool& p, uint64_t now, bool over_budget, uint32_
   SlabList done;
   SlabMeta* batch[kEmptyReleaseBatch];
   DecommitAction action[kEmptyReleaseBatch];
+  // At most as many as the list held at the start: threads give slabs back
+  // while a batch is released (over the budget each is due at once), and a
+  // run must end; later ones wait for the next.
+  size_t left = SIZE_MAX;
   for (;;) {
     unsigned n = 0;
     {
       LockGuard g(p.lock);
-      for (SlabMeta* s = p.empty.first; s && n < kEmptyReleaseBatch;) {
+      if (left == SIZE_MAX) {
+        left = 0;
+        for (SlabMeta* s = p.empty.first; s; s = s->next) ++left;
+      }
+      for (SlabMeta* s = p.empty.first; s && n < kEmptyReleaseBatch && n < left;) {
         SlabMeta* following = s->next;
         const DecommitAction a = decide(cfg, s->release_state, s->idle_since_ms, now, over_budget);
         if (a != DecommitAction::None) {
@@ -143,6 +151,7 @@ uint64_t sweep_empty_slabs(ClassPool& p, uint64_t now, bool over_budget, uint32_
         }
         s = following;
       }
+      left -= n;
       if (n == 0) {
         // Back at the front, in their order: they are the oldest.
         while (SlabMeta* s = slab_list_pop_back(done)) slab_list_push_front(p.empty, s, SlabPlace::PoolEmpty);
