@@ -407,9 +407,10 @@ Put cache_keep_locked(void* base, size_t len, uint64_t now, bool lazy) {
 Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& victims) {
   const ModePreset& p = *g_rt.preset;
   size_t limit = p.large_cache_entries;
-  // Within the preset's entries and committed bytes (the least either
-  // budget is): kept committed, nothing to weigh or evict.
-  if (!lazy && g_large.spare && g_large.cached < limit && g_large.cache_bytes + len <= p.large_cache_bytes)
+  // A spare record (fewer than the preset's entries cached) and room within
+  // its committed bytes (the least the budget is): kept committed, nothing
+  // to weigh or evict.
+  if (!lazy && g_large.spare && g_large.cache_bytes + len <= p.large_cache_bytes)
     return cache_keep_locked(base, len, now, false);
   size_t budget = lazy ? lazy_budget_locked() : cache_budget_locked();
   size_t& used = lazy ? g_large.lazy_bytes : g_large.cache_bytes;
@@ -461,33 +462,22 @@ void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
   if (overflow || len > (size_t{1} << 47)) return nullptr;
   *dirty = 0;
   void* p = nullptr;
-  uintptr_t unmap_later = 0;
   if (align <= os::kPageSize) {
-    {
-      // The common reuse, a cached mapping of exactly len bytes, is the
-      // block as it is: taken and made live in one lock.
-      LockGuard lg(g_large.lock);
-      if (CachedMap* m = exact_fit_locked(len)) {
-        const uintptr_t base = m->base;
-        check_canary(m, base);
-        cache_unlink_locked(m);
-        record_release_locked(m);
-        if (insert_locked(base, len)) {
-          *dirty = len;
-          return reinterpret_cast<void*>(base);
-        }
-        // No room in the table for it: it stays out of the cache (unmapped below).
-        unmap_later = base;
-      }
-    }
-    if (unmap_later) {
-      unmap_block(reinterpret_cast<void*>(unmap_later), len);
-      return nullptr;
-    }
     Taken t;
     {
       LockGuard lg(g_large.lock);
-      t = cache_take_locked(len);
+      if (CachedMap* m = exact_fit_locked(len)) {
+        // The common reuse, a cached mapping of exactly len bytes, is the
+        // block as it is: taken and made live in one lock. (Without room
+        // in the table it is unmapped below, as any block would be.)
+        take_whole_locked(m, t);
+        if (insert_locked(t.piece[0].base, len)) {
+          *dirty = len;
+          return reinterpret_cast<void*>(t.piece[0].base);
+        }
+      } else {
+        t = cache_take_locked(len);
+      }
     }
     if (t.tail_len) unmap_block(reinterpret_cast<void*>(t.tail), t.tail_len);
     if (t.pieces) p = assemble(t, len, dirty, credit);

@@ -31,10 +31,11 @@ SlabMeta* superslab_take_fresh(SuperSlab* ss) {
   // (4 KiB each of 2 MiB: 176 KiB of RSS for the 44 classes).
   while (ss->fresh_next < ss->slab_count) {
     SlabMeta* s = ss->slab_by_take_order(ss->fresh_next++);
-    const size_t begin = size_t{static_cast<uint32_t>(s - ss->slabs)} << kSlabShift;
+    const auto index = static_cast<uint16_t>(s - ss->slabs);
+    const size_t begin = size_t{index} << kSlabShift;
     const size_t start = begin < ss->header_bytes ? ss->header_bytes : begin;
     if (start >= begin + kSlabSize) continue;  // wholly inside the header
-    s->index = static_cast<uint16_t>(s - ss->slabs);
+    s->index = index;
     s->index_multiplier = ss->index_multiplier;
     s->size_shift = static_cast<uint8_t>(__builtin_ctz(ss->obj_size));
     s->size_inverse = odd_inverse(ss->obj_size >> s->size_shift);
