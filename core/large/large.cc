@@ -336,7 +336,7 @@ void* assemble(const Taken& t, size_t len, size_t* dirty, Credit& credit) {
     return first;
   }
   if (t.pieces == 1) {
-    if (void* q = os::remap(first, t.got, len, true)) {
+    if (void* q = os::remap_congruent(first, t.got, len)) {
       credit.commit(len - t.got);
       *dirty = t.got;
       return q;
@@ -345,7 +345,18 @@ void* assemble(const Taken& t, size_t len, size_t* dirty, Credit& credit) {
   // The pieces leave the account (moved into the block or unmapped), the
   // block enters it whole.
   budget::note_release(t.got);
-  auto* block = static_cast<char*>(os::map(len));
+  // The largest piece keeps its offset within its page tables (see
+  // os::map_congruent): on this project's VM, large-replace's gathered
+  // blocks took 2.5 us a page at their first write, 4 times what all of a
+  // replacement costs under tcmalloc.
+  uintptr_t like = t.piece[0].base;
+  size_t biggest = 0;
+  for (size_t i = 0, at = 0; i < t.pieces; at += t.piece[i].len, ++i) {
+    if (t.piece[i].len <= biggest) continue;
+    biggest = t.piece[i].len;
+    like = t.piece[i].base - at;
+  }
+  auto* block = static_cast<char*>(os::map_congruent(len, like));
   if (block) credit.commit(len);
   size_t off = 0;
   for (size_t i = 0; i < t.pieces; ++i) {
@@ -560,7 +571,7 @@ void* resize(void* p, size_t new_size) {
   // lock: it trims this cache), so past the hard limit the grow fails and
   // realloc takes the malloc, copy, free path, whose malloc makes room.
   if (len > old && !decommit::commit_allowed(budget::g_config, budget::committed(), len - old)) return nullptr;
-  void* q = os::remap(p, old, len, true);
+  void* q = os::remap_congruent(p, old, len);
   if (!q) return nullptr;
   if (len > old) budget::note_commit(len - old);
   else budget::note_release(old - len);

@@ -36,6 +36,19 @@ void* map_aligned(size_t len, size_t align) {
   return p;
 }
 
+void* map_congruent(size_t len, uintptr_t like) {
+  // A mapping without a whole page table has none to move.
+  if (len < kPageTableSpan) return map(len);
+  if (len + kPageTableSpan < len) return nullptr;
+  char* raw = static_cast<char*>(map(len + kPageTableSpan));
+  if (!raw) return nullptr;
+  const uintptr_t r = reinterpret_cast<uintptr_t>(raw);
+  const size_t head = (like - r) & (kPageTableSpan - 1);
+  if (head) unreserve(raw, head);
+  if (const size_t tail = kPageTableSpan - head) unreserve(raw + head + len, tail);
+  return raw + head;
+}
+
 namespace {
 constexpr int kReserveFlags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 // A reservation is readable so that reading metadata of a slot not in use
@@ -88,6 +101,19 @@ void* remap(void* p, size_t old_len, size_t new_len, bool may_move) {
   void* q = ::mremap(p, old_len, new_len, may_move ? MREMAP_MAYMOVE : 0);
   g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
   return q == MAP_FAILED ? nullptr : q;
+}
+
+void* remap_congruent(void* p, size_t old_len, size_t new_len) {
+  if (new_len < kPageTableSpan) return remap(p, old_len, new_len, true);
+  if (void* q = remap(p, old_len, new_len, false)) return q;
+  void* target = map_congruent(new_len, reinterpret_cast<uintptr_t>(p));
+  if (!target) return nullptr;
+  ErrnoGuard g;
+  void* q = ::mremap(p, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  if (q == target) return q;
+  unreserve(target, new_len);
+  return nullptr;
 }
 
 bool move_to(void* p, size_t len, void* target) {

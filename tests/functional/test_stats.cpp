@@ -1,6 +1,7 @@
 // hakmem_stats / hakmem_collect / hakmem_print_stats.
 #include <gtest/gtest.h>
 #include <hakmem.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -226,6 +227,9 @@ struct LargeBallast {
   }
 };
 
+// What one page-table page maps on x86-64.
+constexpr size_t kPageTableSpan = size_t{2} << 20;
+
 bool all_bytes(const void* p, size_t n, unsigned char value) {
   auto* b = static_cast<const unsigned char*>(p);
   for (size_t i = 0; i < n; ++i)
@@ -268,7 +272,9 @@ TEST(LargeReuse, FreedBlockServesSmallerRequestsWithoutFaults) {
 // zeroes them, and the block grows with realloc like any other.
 TEST(LargeReuse, LargerRequestGathersCachedBlocks) {
   LargeBallast ballast(size_t{512} << 20);
-  constexpr size_t kA = size_t{50} << 20, kB = size_t{44} << 20, kWant = size_t{90} << 20;
+  // Sizes off a 2 MiB multiple: the kernel does not align such mappings itself.
+  constexpr size_t kA = (size_t{50} << 20) + 3 * 4096, kB = (size_t{44} << 20) + 5 * 4096,
+                   kWant = (size_t{90} << 20) + 4096;
   char* a = static_cast<char*>(hk_malloc(kA));
   char* gap = static_cast<char*>(hk_malloc(size_t{1} << 20));
   char* b = static_cast<char*>(hk_malloc(kB));
@@ -286,11 +292,40 @@ TEST(LargeReuse, LargerRequestGathersCachedBlocks) {
   // A quarter of the pages: room for ASan, whose shadow (an eighth of the
   // bytes) faults in at the block's new addresses.
   EXPECT_LT(faults, static_cast<long>(kWant / 4096 / 4)) << "the cached pages were not used again";
+  // a, the largest piece, moved whole page tables: it kept its address
+  // modulo what one page table maps (mremap moved 4 KiB entries one at a
+  // time otherwise, each page then slow at its first write on a VM).
+  EXPECT_EQ((reinterpret_cast<uintptr_t>(w) - reinterpret_cast<uintptr_t>(a)) % kPageTableSpan, 0u)
+      << "the gathered block is not placed where its largest piece keeps its page tables";
   char* g = static_cast<char*>(hk_realloc(w, kWant + (size_t{8} << 20)));
   ASSERT_NE(g, nullptr);
   EXPECT_TRUE(all_bytes(g, kWant, 5)) << "realloc lost the contents";
   hk_free(g);
   hk_free(gap);
+}
+
+// A large block that realloc cannot grow in place moves to an address that
+// is its own modulo what one page table maps, so that mremap moves its page
+// tables whole (see os::map_congruent); its contents come along.
+TEST(LargeReuse, ReallocMovesBlocksWholePageTablesAtATime) {
+  constexpr size_t kOld = (size_t{8} << 20) + 5 * 4096, kNew = size_t{20} << 20;
+  for (int round = 0; round < 4; ++round) {
+    hk_malloc_trim(0);  // a fresh mapping, not a piece of a cached one
+    char* p = static_cast<char*>(hk_malloc(kOld));
+    ASSERT_NE(p, nullptr);
+    std::memset(p, 7, kOld);
+    // Whatever follows the block (a page of ours, or a mapping already
+    // there) keeps it from growing in place.
+    void* wall = mmap(p + kOld, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    char* q = static_cast<char*>(hk_realloc(p, kNew + round * 4096 * 3));
+    if (wall != MAP_FAILED) munmap(wall, 4096);
+    ASSERT_NE(q, nullptr);
+    EXPECT_NE(q, p) << "the block grew in place past a mapping";
+    EXPECT_EQ((reinterpret_cast<uintptr_t>(q) - reinterpret_cast<uintptr_t>(p)) % kPageTableSpan, 0u)
+        << "realloc moved the block to " << static_cast<void*>(q) << " from " << static_cast<void*>(p);
+    EXPECT_TRUE(all_bytes(q, kOld, 7)) << "realloc lost the contents";
+    hk_free(q);
+  }
 }
 
 TEST(Collect, LiveObjectsSurviveForcedCollect) {
