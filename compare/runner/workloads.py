@@ -270,6 +270,16 @@ def _write_many(threads):
 WORKLOADS += [
     _large_replace("new"),
     _large_replace("calloc"),
+    Workload(
+        "realloc-grow", "cmp_realloc_grow",
+        {"full": [], "quick": ["--rounds", "5"], "tiny": ["--rounds", "2", "--max", "8M", "--side", "1M"]},
+        {"full": 2.0, "quick": 1.0, "tiny": 0.05},
+        "20 rounds: a buffer grown with realloc from 1 MiB to 96 MiB a quarter at a time (as a growing array or "
+        "string does), every page written after each step, a 4 MiB block allocated and written between steps "
+        "(the buffer cannot just extend behind itself); then everything is freed. Copying, moving pages with "
+        "mremap and reusing freed memory show up as time and page faults. Speed is reallocs, mallocs and frees "
+        "per second (the s column is the whole run).",
+        columns=_timed_columns()),
     _thread_churn(500),
     _thread_churn(2500),
     Workload(
