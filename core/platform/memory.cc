@@ -22,31 +22,29 @@ void* map_sparse(size_t len) {
   return p == MAP_FAILED ? nullptr : p;
 }
 
+namespace {
+// len bytes at an address that is like's modulo span (a power of two): span
+// bytes more are mapped, and what lies around the part kept goes back.
+void* map_offset(size_t len, size_t span, uintptr_t like) {
+  if (len + span < len) return nullptr;
+  char* raw = static_cast<char*>(map(len + span));
+  if (!raw) return nullptr;
+  const size_t head = (like - reinterpret_cast<uintptr_t>(raw)) & (span - 1);
+  if (head) unreserve(raw, head);
+  if (const size_t tail = span - head) unreserve(raw + head + len, tail);
+  return raw + head;
+}
+}  // namespace
+
 void* map_aligned(size_t len, size_t align) {
   if (align <= kPageSize) return map(len);
-  if (len + align < len) return nullptr;
-  char* raw = static_cast<char*>(map(len + align));
-  if (!raw) return nullptr;
-  uintptr_t start = (reinterpret_cast<uintptr_t>(raw) + align - 1) & ~(uintptr_t{align} - 1);
-  char* p = reinterpret_cast<char*>(start);
-  size_t head = static_cast<size_t>(p - raw);
-  size_t tail = align - head;
-  if (head) unreserve(raw, head);
-  if (tail) unreserve(p + len, tail);
-  return p;
+  return map_offset(len, align, 0);
 }
 
 void* map_congruent(size_t len, uintptr_t like) {
   // A mapping without a whole page table has none to move.
   if (len < kPageTableSpan) return map(len);
-  if (len + kPageTableSpan < len) return nullptr;
-  char* raw = static_cast<char*>(map(len + kPageTableSpan));
-  if (!raw) return nullptr;
-  const uintptr_t r = reinterpret_cast<uintptr_t>(raw);
-  const size_t head = (like - r) & (kPageTableSpan - 1);
-  if (head) unreserve(raw, head);
-  if (const size_t tail = kPageTableSpan - head) unreserve(raw + head + len, tail);
-  return raw + head;
+  return map_offset(len, kPageTableSpan, like);
 }
 
 namespace {
