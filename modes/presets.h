@@ -23,6 +23,7 @@ struct ModePreset {
   size_t large_cache_bytes;
   uint32_t large_cache_live_shift; // budget at least live large bytes >> this (0: the fixed budget only)
   size_t large_cache_lazy_bytes; // freed large mappings beyond the budget kept lazily released until the delay (0: none)
+  size_t large_cache_min_tail;  // what is left of a cached mapping cut for a smaller block stays cached from this size
   uint32_t superslabs_kept;     // wholly empty SuperSlabs kept mapped per class
   size_t idle_cap_bytes;        // empty slabs kept committed at most, across classes (0: no cap)
 };
@@ -46,6 +47,10 @@ inline constexpr ModePreset kFastPreset{
     .large_cache_bytes = size_t{128} << 20,
     .large_cache_live_shift = 0,
     .large_cache_lazy_bytes = 0,
+    // Every tail: it joins its block again when that is freed. thread-stress
+    // (64 KiB - 1 MiB at random) faulted 8,400 pages with tails below 64 KiB
+    // unmapped, 5,400 with them kept (tcmalloc 4,700).
+    .large_cache_min_tail = 4096,
     .superslabs_kept = UINT32_MAX,
     .idle_cap_bytes = 0,
 };
@@ -80,6 +85,9 @@ inline constexpr ModePreset kLeanPreset{
     .large_cache_bytes = size_t{8} << 20,
     .large_cache_live_shift = 2,
     .large_cache_lazy_bytes = size_t{64} << 20,
+    // Small tails crowd the 8 MiB budget out (a batch of 2,000 40-48 KiB
+    // blocks freed and allocated again: 75,000 faults kept, 59,000 not).
+    .large_cache_min_tail = size_t{64} << 10,
     .superslabs_kept = 1,
     .idle_cap_bytes = size_t{2} << 20,
 };

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "core/budget_account.h"
+#include "core/large/cached_bounds.h"
 #include "core/error_report.h"
 #include "core/intrusive_list.h"
 #include "core/platform/spin_lock.h"
@@ -19,6 +20,19 @@ struct Entry {
   size_t len;
 };
 constexpr uintptr_t kEmpty = 0, kDeleted = 1;
+
+}  // namespace
+
+// Where mappings that joined into one cached mapping began (see
+// join_neighbours_locked), ascending: each still holds its canary, checked
+// when the memory there is taken, so a write after free into any of the
+// blocks is caught as it was before they joined. A mapping joins only while
+// there is room for its seams.
+constexpr size_t kMaxSeams = 4;
+struct Seams {
+  uint32_t n = 0;
+  uintptr_t at[kMaxSeams];
+};
 
 // A freed mapping kept for reuse. Its record lives in hakmem's own memory,
 // never in the mapping: a program writing into a block it freed must not
@@ -44,7 +58,11 @@ struct CachedMap {
   size_t len;
   uint64_t freed_ms;  // for the decommit delay (LEAN)
   bool lazy;          // released lazily when cached: its pages may read as zero
+  Seams seams;
 };
+
+namespace {
+
 constexpr size_t kBucketPages = 256;  // 1 MiB: exact-size lists below, one shared list above
 using BucketList = IntrusiveList<CachedMap, &CachedMap::prev, &CachedMap::next>;
 using AgeList = IntrusiveList<CachedMap, &CachedMap::older, &CachedMap::newer>;  // first: the oldest
@@ -65,6 +83,7 @@ struct State {
   size_t cached = 0;
   size_t cache_bytes = 0;  // committed cached mappings (the byte budget counts these)
   size_t lazy_bytes = 0;   // lazily released cached mappings
+  CachedBounds bounds;     // cached mappings by where they begin and end
 } g_large;
 
 size_t slot_of(uintptr_t base, size_t cap) {
@@ -150,6 +169,7 @@ void account_locked(const CachedMap* m, int sign) {
 }
 
 void cache_unlink_locked(CachedMap* m) {
+  g_large.bounds.remove(m->base, m->base + m->len);
   g_large.bucket[bucket_of(m->len)].remove(m);
   g_large.by_age.remove(m);
   g_large.cached--;
@@ -215,9 +235,6 @@ struct Piece {
   size_t len;
 };
 constexpr size_t kMaxPieces = 4;
-// A split-off tail smaller than this is unmapped: it could serve only the
-// smallest large requests.
-constexpr size_t kMinKeptTail = size_t{64} << 10;
 
 // What cache_take_locked found: pieces to become the new block, in order
 // (got bytes in all; below the request the rest comes fresh), and a tail too
@@ -261,23 +278,37 @@ void check_canary(const CachedMap* m, uintptr_t base) {
   if (word != cached_canary(base) && !(m->lazy && word == 0)) report_cached_written(base);
 }
 
+// Checks the canaries of m's seams up to upto (memory being taken, and the
+// start of what stays cached, whose canary is written anew) and drops them.
+void check_seams_locked(CachedMap* m, uintptr_t upto) {
+  Seams& s = m->seams;
+  uint32_t checked = 0;
+  while (checked < s.n && s.at[checked] <= upto) check_canary(m, s.at[checked++]);
+  for (uint32_t i = checked; i < s.n; ++i) s.at[i - checked] = s.at[i];
+  s.n -= checked;
+}
+
 // Takes the first len bytes of cached mapping m into t. The excess stays
 // cached as a mapping of its own with its own canary, keeping m's place in
-// the freed order (it has been idle as long), unless it is below
-// kMinKeptTail.
+// the freed order (it has been idle as long), unless it is below the
+// preset's large_cache_min_tail (then unmapped); it joins the block again
+// when the block is freed (see free).
 void take_prefix_locked(CachedMap* m, size_t len, Taken& t) {
   const uintptr_t base = m->base;
   check_canary(m, base);
+  check_seams_locked(m, base + len);
   t.piece[t.pieces++] = Piece{base, len};
   t.got += len;
   const size_t tail_len = m->len - len;
-  if (tail_len < kMinKeptTail) {
+  if (tail_len == 0 || tail_len < g_rt.preset->large_cache_min_tail) {
     cache_unlink_locked(m);
     record_release_locked(m);
     t.tail = base + len;
     t.tail_len = tail_len;
     return;
   }
+  const uintptr_t end = base + m->len;
+  g_large.bounds.remove(base, end);
   g_large.bucket[bucket_of(m->len)].remove(m);
   account_locked(m, -1);
   m->base = base + len;
@@ -285,10 +316,12 @@ void take_prefix_locked(CachedMap* m, size_t len, Taken& t) {
   *reinterpret_cast<uintptr_t*>(m->base) = cached_canary(m->base);
   g_large.bucket[bucket_of(tail_len)].push_front(m);
   account_locked(m, 1);
+  g_large.bounds.add(m->base, end, m);
 }
 
 void take_whole_locked(CachedMap* m, Taken& t) {
   check_canary(m, m->base);
+  check_seams_locked(m, m->base + m->len);
   t.piece[t.pieces++] = Piece{m->base, m->len};
   t.got += m->len;
   cache_unlink_locked(m);
@@ -396,16 +429,17 @@ size_t lazy_budget_locked() {
 enum class Put : uint8_t { Kept, Unmap, ReleaseFirst };
 
 // Caches the mapping in a spare record: there is one, and room.
-Put cache_keep_locked(void* base, size_t len, uint64_t now, bool lazy) {
+Put cache_keep_locked(void* base, size_t len, uint64_t now, bool lazy, const Seams& seams) {
   CachedMap* m = g_large.spare;
   g_large.spare = m->next;
   const uintptr_t b = reinterpret_cast<uintptr_t>(base);
   if (!lazy) *reinterpret_cast<uintptr_t*>(b) = cached_canary(b);
-  *m = CachedMap{nullptr, nullptr, nullptr, nullptr, b, len, now, lazy};
+  *m = CachedMap{nullptr, nullptr, nullptr, nullptr, b, len, now, lazy, seams};
   g_large.bucket[bucket_of(len)].push_front(m);
   g_large.by_age.push_back(m);
   g_large.cached++;
   account_locked(m, 1);
+  g_large.bounds.add(b, b + len, m);
   return Put::Kept;
 }
 
@@ -415,14 +449,14 @@ Put cache_keep_locked(void* base, size_t len, uint64_t now, bool lazy) {
 // be unmapped. ReleaseFirst: the policy keeps it lazily released (the
 // caller releases it, with no lock: it is the caller's alone, and offers
 // it again with lazy set, its canary written before the release).
-Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& victims) {
+Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, const Seams& seams, Victims& victims) {
   const ModePreset& p = *g_rt.preset;
   size_t limit = p.large_cache_entries;
   // A spare record (fewer than the preset's entries cached) and room within
   // its committed bytes (the least the budget is): kept committed, nothing
   // to weigh or evict.
   if (!lazy && g_large.spare && g_large.cache_bytes + len <= p.large_cache_bytes)
-    return cache_keep_locked(base, len, now, false);
+    return cache_keep_locked(base, len, now, false, seams);
   size_t budget = lazy ? lazy_budget_locked() : cache_budget_locked();
   size_t& used = lazy ? g_large.lazy_bytes : g_large.cache_bytes;
   if (limit == 0 || !records_ready_locked(limit)) return Put::Unmap;
@@ -432,7 +466,43 @@ Put cache_put_locked(void* base, size_t len, uint64_t now, bool lazy, Victims& v
   if (len > budget) return Put::Unmap;
   while (g_large.cached >= limit || used + len > budget)
     if (!cache_evict_oldest_locked(victims)) return Put::Unmap;
-  return cache_keep_locked(base, len, now, lazy);
+  return cache_keep_locked(base, len, now, lazy, seams);
+}
+
+// The block [*base, *base + *len), just freed, joins the cached mappings
+// right before and right behind it, when they are committed (a lazily
+// released one may have lost its pages; it stays apart), the block fits in
+// the cache's byte budget beside what is cached (so the joined mapping is
+// kept as it is: joining never makes the cache release or push out more) and
+// the seams fit: split-off tails become whole mappings again whatever order
+// their blocks are freed in. *seams:
+// where the joined parts begin after the first; the freed block's canary is
+// written at its own address when that is a seam (the others are in place).
+void join_neighbours_locked(uintptr_t* base, size_t* len, Seams* seams) {
+  if (!g_large.cached || g_large.cache_bytes + *len > cache_budget_locked()) return;
+  CachedMap* before = g_large.bounds.ending_at(*base);
+  CachedMap* behind = g_large.bounds.starting_at(*base + *len);
+  if (before && (before->lazy || before->seams.n + 1 > kMaxSeams)) before = nullptr;
+  const uint32_t seams_before = before ? before->seams.n + 1 : 0;
+  if (behind && (behind->lazy || seams_before + behind->seams.n + 1 > kMaxSeams)) behind = nullptr;
+  const uintptr_t block = *base;
+  if (before) {
+    check_canary(before, before->base);  // (the joined mapping's is written anew there)
+    *seams = before->seams;
+    seams->at[seams->n++] = block;
+    *reinterpret_cast<uintptr_t*>(block) = cached_canary(block);
+    *base = before->base;
+    *len += before->len;
+    cache_unlink_locked(before);
+    record_release_locked(before);
+  }
+  if (behind) {
+    seams->at[seams->n++] = behind->base;
+    for (uint32_t i = 0; i < behind->seams.n; ++i) seams->at[seams->n++] = behind->seams.at[i];
+    *len += behind->len;
+    cache_unlink_locked(behind);
+    record_release_locked(behind);
+  }
 }
 
 // A block mapped fresh because nothing cached could serve it: if live,
@@ -516,19 +586,24 @@ void* alloc(size_t size, size_t align, size_t* dirty, size_t reserved) {
   return p;
 }
 
-bool free(void* p) {
+bool free(void* block) {
+  void* p = block;  // the freed block, or the cached memory it joined
+  Seams seams;
   size_t len;
   Put put;
   Victims victims;
   uint64_t now = 0;
   {
     LockGuard lg(g_large.lock);
-    Entry* e = find_locked(reinterpret_cast<uintptr_t>(p));
+    Entry* e = find_locked(reinterpret_cast<uintptr_t>(block));
     if (!e) return false;
     len = e->len;
     erase_locked(e);
     now = g_rt.releases ? os::now_ms() : 0;
-    put = cache_put_locked(p, len, now, false, victims);
+    uintptr_t base = reinterpret_cast<uintptr_t>(block);
+    join_neighbours_locked(&base, &len, &seams);
+    p = reinterpret_cast<void*>(base);
+    put = cache_put_locked(p, len, now, false, seams, victims);
   }
   unmap_victims(victims);
   if (put == Put::ReleaseFirst) {
@@ -540,7 +615,7 @@ bool free(void* p) {
     victims.n = 0;
     {
       LockGuard lg(g_large.lock);
-      put = cache_put_locked(p, len, now, true, victims);
+      put = cache_put_locked(p, len, now, true, seams, victims);
     }
     unmap_victims(victims);
   }
@@ -600,7 +675,8 @@ uint64_t trim_cache(uint64_t now, bool force) {
 
 Stats stats() {
   LockGuard lg(g_large.lock);
-  return Stats{g_large.live_bytes, g_large.cache_bytes, g_large.cap * sizeof(Entry) + g_large.records_bytes, g_large.count};
+  return Stats{g_large.live_bytes, g_large.cache_bytes,
+               g_large.cap * sizeof(Entry) + g_large.records_bytes + g_large.bounds.table_bytes(), g_large.count};
 }
 
 void fork_prepare() { g_large.lock.lock(); }

@@ -146,6 +146,26 @@ TEST(Stats, FreedLargeMappingsAreCachedAndReused) {
   }
 }
 
+// Pages of our own mapped right before and behind blocks, where nothing was
+// mapped, so that the next block cannot be placed beside them: cached
+// mappings side by side join into one (see
+// BlocksCutFromACachedMappingJoinItAgainWhenFreed), and these tests count
+// mappings one by one.
+struct KeepApart {
+  std::vector<void*> pages;
+  void guard(void* block, size_t n) {
+    char* b = static_cast<char*>(block);
+    for (char* at : {b - 4096, b + ((n + 4095) & ~size_t{4095})}) {
+      void* g = mmap(at, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+      if (g == at) pages.push_back(g);
+      else if (g != MAP_FAILED) munmap(g, 4096);  // a kernel without MAP_FIXED_NOREPLACE put it elsewhere
+    }
+  }
+  ~KeepApart() {
+    for (void* g : pages) munmap(g, 4096);
+  }
+};
+
 // The cache is bounded in bytes too: the oldest mappings go first.
 TEST(Stats, LargeCacheIsBoundedInBytes) {
   const size_t budget = env_lean() ? size_t{8} << 20 : size_t{128} << 20;
@@ -154,10 +174,13 @@ TEST(Stats, LargeCacheIsBoundedInBytes) {
   // committed ones is kept lazily released (not counted here) rather than
   // pushing them out.
   hakmem_collect(1);
+  // Freed side by side, the blocks would join into one cached mapping.
+  KeepApart apart;
   void* p[3];
   for (auto& q : p) {
     q = hk_malloc(size);
     ASSERT_NE(q, nullptr);
+    apart.guard(q, size);
   }
   for (void* q : p) hk_free(q);
   hakmem_stats_t s;
@@ -177,10 +200,13 @@ TEST(Stats, LargeCacheIsBoundedInBytes) {
 TEST(Stats, LargeCacheGivesWayToBlocksThatOutgrowIt) {
   constexpr size_t kSmall = size_t{1} << 20, kBig = size_t{3} << 20;  // 1 MiB ones can never serve 3 MiB
   hk_malloc_trim(0);  // an empty cache (in both modes): the high-water of live large bytes starts again
+  // Freed side by side, the 1 MiB blocks would join and serve a 3 MiB one.
+  KeepApart apart;
   void* small[4];
   for (auto& q : small) {
     q = hk_malloc(kSmall);
     ASSERT_NE(q, nullptr);
+    apart.guard(q, kSmall);
     fill(q, kSmall, 1);
   }
   for (void* q : small) hk_free(q);
@@ -272,13 +298,15 @@ TEST(LargeReuse, FreedBlockServesSmallerRequestsWithoutFaults) {
 // zeroes them, and the block grows with realloc like any other.
 TEST(LargeReuse, LargerRequestGathersCachedBlocks) {
   LargeBallast ballast(size_t{512} << 20);
+  hk_malloc_trim(0);  // nothing cached that a or b could join when freed
   // Sizes off a 2 MiB multiple: the kernel does not align such mappings itself.
   constexpr size_t kA = (size_t{50} << 20) + 3 * 4096, kB = (size_t{44} << 20) + 5 * 4096,
                    kWant = (size_t{90} << 20) + 4096;
+  KeepApart apart;  // a and b, freed side by side, would join
   char* a = static_cast<char*>(hk_malloc(kA));
-  char* gap = static_cast<char*>(hk_malloc(size_t{1} << 20));
+  if (a) apart.guard(a, kA);
   char* b = static_cast<char*>(hk_malloc(kB));
-  ASSERT_TRUE(a && gap && b);
+  ASSERT_TRUE(a && b);
   std::memset(a, 3, kA);
   std::memset(b, 4, kB);
   hk_free(a);
@@ -301,7 +329,53 @@ TEST(LargeReuse, LargerRequestGathersCachedBlocks) {
   ASSERT_NE(g, nullptr);
   EXPECT_TRUE(all_bytes(g, kWant, 5)) << "realloc lost the contents";
   hk_free(g);
-  hk_free(gap);
+}
+
+// Blocks cut from one cached mapping join it again when they are freed, in
+// either order, whether the cut leaves a large tail or a few pages: the
+// whole size is then served by the same memory, with no new mapping (before
+// the join, every piece stayed apart and a request for the whole was a
+// fresh mapping, faulted in page by page).
+TEST(LargeReuse, BlocksCutFromACachedMappingJoinItAgainWhenFreed) {
+  LargeBallast ballast(size_t{256} << 20);
+  constexpr size_t kPage = 4096;
+  // The smallest tail each mode keeps (LEAN unmaps smaller ones: they would
+  // crowd its 8 MiB budget; modes/presets.h large_cache_min_tail).
+  const size_t tail = env_lean() ? size_t{64} << 10 : 2 * kPage;
+  struct Cut {
+    size_t whole, a, b;
+  };
+  const Cut cuts[] = {
+      {size_t{640} << 10, size_t{320} << 10, size_t{160} << 10},  // within the exact-size lists
+      {size_t{1} << 20, (size_t{1} << 20) - tail - 40 * 1024, 40 * 1024},  // the smallest tail kept
+      {(size_t{9} << 20) + 3 * kPage, (size_t{5} << 20) + kPage, size_t{3} << 20},  // above them
+  };
+  for (const Cut& cut : cuts) {
+    for (bool a_first : {true, false}) {
+      SCOPED_TRACE(testing::Message() << "whole " << cut.whole << " a " << cut.a << " b " << cut.b
+                                      << (a_first ? " a freed first" : " b freed first"));
+      hk_malloc_trim(0);  // nothing cached: the cuts come from w
+      char* w = static_cast<char*>(hk_malloc(cut.whole));
+      ASSERT_NE(w, nullptr);
+      std::memset(w, 0x5a, cut.whole);
+      hk_free(w);
+      char* a = static_cast<char*>(hk_malloc(cut.a));
+      char* b = static_cast<char*>(hk_malloc(cut.b));
+      ASSERT_EQ(a, w) << "the first block was not cut from the cached mapping";
+      ASSERT_EQ(b, w + cut.a) << "the second block was not cut from what was left";
+      hakmem_stats_t before, after;
+      ASSERT_EQ(hakmem_stats(&before), 0);
+      hk_free(a_first ? a : b);
+      hk_free(a_first ? b : a);
+      char* again = static_cast<char*>(hk_calloc(1, cut.whole));
+      ASSERT_EQ(hakmem_stats(&after), 0);
+      ASSERT_NE(again, nullptr);
+      EXPECT_EQ(again, w) << "the pieces did not join again";
+      EXPECT_EQ(after.mmap_calls, before.mmap_calls) << "a new mapping was made";
+      EXPECT_TRUE(all_bytes(again, cut.whole, 0)) << "calloc of joined memory is not zero";
+      hk_free(again);
+    }
+  }
 }
 
 // A large block that realloc cannot grow in place moves to an address that
