@@ -31,7 +31,7 @@ constexpr uintptr_t kEmpty = 0, kDeleted = 1;
 constexpr size_t kMaxSeams = 4;
 struct Seams {
   uint32_t n = 0;
-  uintptr_t at[kMaxSeams];
+  uintptr_t at[kMaxSeams] = {};
 };
 
 // A freed mapping kept for reuse. Its record lives in hakmem's own memory,
