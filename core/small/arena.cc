@@ -13,6 +13,7 @@ namespace {
 SpinLock g_lock;
 uint32_t g_slots;      // slots in the reservation
 uint32_t g_next;       // slots [g_next, g_slots) were never handed out
+uint32_t g_ahead;      // slots [g_next, g_ahead) are committed already (commit_ahead)
 uint32_t* g_free;      // stack of given-back slot indices (g_slots entries, touched as used)
 uint32_t g_free_count;
 size_t g_in_use;
@@ -53,18 +54,36 @@ void init(size_t size, size_t ss_size) {
   g_rt.arena_size = slots * ss_size;
 }
 
+void commit_ahead(uint32_t n) {
+  if (!g_rt.arena_size) return;
+  LockGuard g(g_lock);
+  if (g_ahead > g_next) return;
+  if (n > g_slots - g_next) n = g_slots - g_next;
+  void* p = reinterpret_cast<void*>(g_rt.arena_base + size_t{g_next} * g_rt.ss_size);
+  if (n && os::commit(p, size_t{n} * g_rt.ss_size)) g_ahead = g_next + n;
+}
+
 void* take() {
   if (!g_rt.arena_size) return nullptr;
   uint32_t slot;
+  bool committed = false;
   {
     LockGuard g(g_lock);
-    if (g_free_count) slot = g_free[--g_free_count];
-    else if (g_next < g_slots) slot = g_next++;
-    else return nullptr;
+    // Slots committed ahead first (no call), then those given back.
+    if (g_next < g_ahead) {
+      committed = true;
+      slot = g_next++;
+    } else if (g_free_count) {
+      slot = g_free[--g_free_count];
+    } else if (g_next < g_slots) {
+      slot = g_next++;
+    } else {
+      return nullptr;
+    }
     g_in_use++;
   }
   void* p = reinterpret_cast<void*>(g_rt.arena_base + size_t{slot} * g_rt.ss_size);
-  if (os::commit(p, g_rt.ss_size)) return p;
+  if (committed || os::commit(p, g_rt.ss_size)) return p;
   put_back(slot);
   return nullptr;
 }

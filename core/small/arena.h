@@ -21,10 +21,18 @@ namespace hakmem::arena {
 // bytes. Sets g_rt.arena_base and g_rt.arena_size; leaves them 0 on failure.
 void init(size_t size, size_t ss_size);
 
-// A committed, zeroed SuperSlab-sized slot, or nullptr when there is none.
+// A committed, zeroed SuperSlab-sized slot, or nullptr when there is none:
+// one committed ahead (commit_ahead) if any is left, else the one given back
+// last, else the next never used.
 // Its header (zeroed) is at header_of(slot), its slab metadata (zeroed) at
 // slab_meta_at(slot).
 void* take();
+// Commits the next n slots never handed out with one call, for take() to
+// hand out without a call each: FAST's start-up prewarms a SuperSlab per
+// class, and a commit call per slot was most of what a process paid for
+// hakmem before its first allocation. Does nothing once slots committed
+// ahead are left.
+void commit_ahead(uint32_t n);
 // Gives a slot's memory back (its address range is reserved again) and
 // zeroes its header; its slabs' metadata must be zero already.
 void give(void* slot);

@@ -2,6 +2,7 @@
 
 #include "core/platform/clock.h"
 #include "core/runtime.h"
+#include "core/small/arena.h"
 #include "decommit/deadline.h"
 #include "decommit/release.h"
 
@@ -170,6 +171,7 @@ uint64_t pool_trim_superslabs_locked(ClassPool& p, uint32_t keep, uint64_t now, 
 }
 
 void superslabs_prewarm() {
+  arena::commit_ahead(kNumClasses);
   for (unsigned c = 0; c < kNumClasses; ++c) {
     ClassPool& p = g_pools[c];
     LockGuard g(p.lock);
