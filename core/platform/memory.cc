@@ -101,25 +101,28 @@ void* remap(void* p, size_t old_len, size_t new_len, bool may_move) {
   return q == MAP_FAILED ? nullptr : q;
 }
 
+namespace {
+// Moves [p, p + old_len) to target as new_len bytes, replacing what was
+// mapped there; false on failure (p is then untouched).
+bool remap_to(void* p, size_t old_len, size_t new_len, void* target) {
+  ErrnoGuard g;
+  void* q = ::mremap(p, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
+  return q == target;
+}
+}  // namespace
+
 void* remap_congruent(void* p, size_t old_len, size_t new_len) {
   if (new_len < kPageTableSpan) return remap(p, old_len, new_len, true);
   if (void* q = remap(p, old_len, new_len, false)) return q;
   void* target = map_congruent(new_len, reinterpret_cast<uintptr_t>(p));
   if (!target) return nullptr;
-  ErrnoGuard g;
-  void* q = ::mremap(p, old_len, new_len, MREMAP_MAYMOVE | MREMAP_FIXED, target);
-  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
-  if (q == target) return q;
+  if (remap_to(p, old_len, new_len, target)) return target;
   unreserve(target, new_len);
   return nullptr;
 }
 
-bool move_to(void* p, size_t len, void* target) {
-  ErrnoGuard g;
-  void* q = ::mremap(p, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, target);
-  g_counters.mmap_calls.fetch_add(1, std::memory_order_relaxed);
-  return q == target;
-}
+bool move_to(void* p, size_t len, void* target) { return remap_to(p, len, len, target); }
 
 void release_lazily(void* p, size_t len) {
   ErrnoGuard g;

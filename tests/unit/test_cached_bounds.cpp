@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <map>
 #include <random>
-#include <vector>
 
 #include "core/large/cached_bounds.h"
 
