@@ -38,6 +38,9 @@ struct alignas(64) Runtime {
   bool refuse_huge_pages = false;
   std::atomic<InitState> init_state{InitState::NotStarted};
   // The rest.
+  // The arena's remote bitmaps (core/small/slab.h), kRemoteWords per 64 KiB
+  // slab, beside arena_meta.
+  std::atomic<uint64_t>* arena_remote_bits = nullptr;
   uintptr_t guard_key = 0;          // SlabMeta::guard is this ^ the metadata's address
   intptr_t cache_bins_tls_offset = 0;  // tl_cache.bins - the thread pointer: the same in every thread
   Options opt;

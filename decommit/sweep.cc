@@ -9,7 +9,7 @@
 namespace hakmem::decommit {
 
 namespace {
-// Collects the remote lists of every slab of class c of h (h->lock held): a
+// Collects the remote frees of every slab of class c of h (h->lock held): a
 // slab that gained objects this way is due for the sweep like any other.
 void collect_remote_locked(ThreadHeap* h, unsigned c, uint64_t now) {
   HeapBin& bin = h->bins[c];

@@ -35,14 +35,17 @@ void init(size_t size, size_t ss_size) {
   size_t stack_bytes = slots * sizeof(uint32_t);
   size_t meta_bytes = (slots * ss_size >> kSlabShift) * sizeof(SlabMeta);
   size_t header_bytes = slots * sizeof(SuperSlab);
+  size_t remote_bytes = (slots * ss_size >> kSlabShift) * kRemoteWords * sizeof(uint64_t);
   auto* stack = static_cast<uint32_t*>(os::map_sparse(stack_bytes));
   auto* meta = static_cast<SlabMeta*>(os::map_sparse(meta_bytes));
   auto* headers = static_cast<SuperSlab*>(os::map_sparse(header_bytes));
+  auto* remote = static_cast<std::atomic<uint64_t>*>(os::map_sparse(remote_bytes));
   void* base = os::reserve_aligned(slots * ss_size, ss_size);
-  if (!stack || !meta || !headers || !base) {
+  if (!stack || !meta || !headers || !remote || !base) {
     if (stack) os::unreserve(stack, stack_bytes);
     if (meta) os::unreserve(meta, meta_bytes);
     if (headers) os::unreserve(headers, header_bytes);
+    if (remote) os::unreserve(remote, remote_bytes);
     if (base) os::unreserve(base, slots * ss_size);
     return;
   }
@@ -50,6 +53,7 @@ void init(size_t size, size_t ss_size) {
   g_headers = headers;
   g_slots = static_cast<uint32_t>(slots);
   g_rt.arena_meta = meta;
+  g_rt.arena_remote_bits = remote;
   g_rt.arena_base = reinterpret_cast<uintptr_t>(base);
   g_rt.arena_size = slots * ss_size;
 }

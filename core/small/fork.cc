@@ -33,7 +33,7 @@ void small_fork_child() {
   // threads' stacks, and so their thread pointers, to threads the child
   // creates. The slabs of the heaps left behind must not match one of those
   // in free()'s fast path: they keep their owner word (frees reach them
-  // through their remote lists, as for any owner that never returns) and
+  // through their remote bitmaps, as for any owner that never returns) and
   // lose their thread pointer. The locks taken by small_fork_prepare are
   // still held.
   const uintptr_t me = thread_pointer();

@@ -1,5 +1,5 @@
 // Links of the small-object free lists that live in the objects: each
-// slab's free list and remote list, stored in the first word of each free
+// slab's free list, stored in the first word of each free
 // object. (Thread cache bins hold no links: they are arrays of pointers of
 // the heap's own, core/small/thread_heap.h.)
 //
@@ -16,8 +16,8 @@
 // decoded link is then checked before it is followed: it must be null or a
 // carved object of the list's slab carrying its guard word. A failed check
 // aborts with one line naming the object whose link was forged. These lists
-// are read on the slow paths only (refill, the owner collecting remote
-// frees, the decommit sweep), so the multiply costs malloc nothing.
+// are read on the slow paths only (refill, flush, the decommit sweep), so
+// the multiply costs malloc nothing.
 //
 // -DHAKMEM_ENCODE_LINKS=OFF stores links raw and skips the checks, for
 // measuring what they cost.
@@ -61,8 +61,8 @@ inline constexpr bool kEncodeLinks = HAKMEM_ENCODE_LINKS;
   return object_check(object_offset(s, a), s->size_inverse, s->size_shift) < __atomic_load_n(&s->carved, __ATOMIC_RELAXED);
 }
 
-// The next object after at on a list of slab s alone (its free list, its
-// remote list), checked: null, or a carved object of s carrying its guard.
+// The next object after at on slab s's free list, checked: null, or a
+// carved object of s carrying its guard.
 [[gnu::always_inline]] inline FreeNode* link_next_in_slab(const SlabMeta* s, const FreeNode* at) {
   FreeNode* next = link_decode(at);
   if constexpr (!kEncodeLinks) return next;

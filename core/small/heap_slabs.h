@@ -18,7 +18,7 @@ void slab_gained(ThreadHeap* h, unsigned c, SlabMeta* s, uint64_t now);
 // An owned slab with no live objects goes back to the pool, unless it is
 // the heap's current slab.
 void heap_release_if_empty(ThreadHeap* h, unsigned c, SlabMeta* s);
-// Collects the remote lists of class c's full and current slabs.
+// Collects the remote frees of class c's full and current slabs.
 void collect_remote_full(ThreadHeap* h, unsigned c);
 
 }  // namespace hakmem

@@ -1,5 +1,5 @@
-// A free into a slab the calling thread does not own: pushed onto the
-// slab's lock-free remote list, which its owner (or the decommit run, for an
+// A free into a slab the calling thread does not own: marked in the
+// slab's remote bitmap, which its owner (or the decommit run, for an
 // owner that never returns) collects. Slabs whose owner word is tagged come
 // here from free()'s fast path too, and are checked here for what the fast
 // path cannot see.
@@ -17,14 +17,18 @@
 namespace hakmem {
 
 namespace {
-// Pushes f onto s's remote list. The list's head and its count change
-// together (remote_head, remote_count).
+// Marks f freed in s's remote bitmap: its bit, then its word's bit in
+// remote_words unless set (slab_collect_remote takes remote_words first and
+// then the words it names, so a word bit seen set is taken after this
+// object's bit). A bit already set is a double free: the object is waiting
+// for its owner to collect it.
 [[gnu::always_inline]] inline void remote_push(SlabMeta* s, FreeNode* f) {
   f->guard = guard_of(s);
-  uintptr_t w = s->remote_free.load(std::memory_order_relaxed);
-  do {
-    link_set(f, remote_head(w));
-  } while (!s->remote_free.compare_exchange_weak(w, remote_pushed(w, f), std::memory_order_release, std::memory_order_relaxed));
+  const uint64_t idx = object_index_of(s, f);
+  const uint64_t bit = uint64_t{1} << (idx % 64);
+  const uint64_t word_bit = uint64_t{1} << (idx / 64);
+  if (__builtin_expect(remote_bits_of(s)[idx / 64].fetch_or(bit) & bit, 0)) return free_double(f);
+  if (!(s->remote_words.load() & word_bit)) s->remote_words.fetch_or(word_bit);
 }
 
 // The first remote free into class c of heap owner since its last
@@ -45,7 +49,7 @@ namespace {
   decommit::note_remote_frees();
 }
 
-// After f went onto the remote list of a slab of class c owned by owner
+// After f was marked in the remote bitmap of a slab of class c owned by owner
 // (nullptr: an orphan).
 [[gnu::always_inline]] inline void after_remote_push(ThreadHeap* owner, unsigned c) {
   if (owner) {

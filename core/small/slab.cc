@@ -28,29 +28,31 @@ void slab_reset_fresh(SlabMeta* s) {
   s->lazy_pages = 0;
 }
 
-// Collects the remote list into the local free list; returns how many.
+// Collects the objects freed by other threads onto the local free list;
+// returns how many. Their links are written here, stores to lines last
+// written by other cores that do not wait for each other; the refill that
+// hands them out then reads them from this core's cache.
 uint32_t slab_collect_remote(SlabMeta* s) {
-  const uintptr_t w = s->remote_free.exchange(0, std::memory_order_acquire);
-  if (!w) return 0;
-  FreeNode* r = remote_head(w);
-  const uint32_t n = remote_count(w);
-  if (s->local_free) {
-    // The remote list goes in front of the local one: its tail is n - 1
-    // checked links away, and must end the list (a forged link making a
-    // cycle or a longer list is caught here).
-    FreeNode* tail = r;
-    for (uint32_t i = 1; i < n; ++i) {
-      FreeNode* next = link_next_in_slab(s, tail);
-      if (!next) report_corrupted_link(tail);
-      tail = next;
+  uint64_t words = s->remote_words.exchange(0);
+  if (!words) return 0;
+  std::atomic<uint64_t>* bits = remote_bits_of(s);
+  const uintptr_t first = s->obj_addr;
+  const size_t size = s->obj_size;
+  FreeNode* head = s->local_free;
+  uint32_t n = 0;
+  do {
+    const unsigned j = static_cast<unsigned>(__builtin_ctzll(words));
+    words &= words - 1;
+    // (Empty when a freer set the word's bit after this word was taken
+    // by an earlier collection.)
+    for (uint64_t w = bits[j].exchange(0); w; w &= w - 1) {
+      auto* f = reinterpret_cast<FreeNode*>(first + (size_t{j} * 64 + static_cast<unsigned>(__builtin_ctzll(w))) * size);
+      link_set(f, head);
+      head = f;
+      ++n;
     }
-    if (link_next_in_slab(s, tail)) report_corrupted_link(tail);
-    link_set(tail, s->local_free);
-  }
-  // With the local list empty (a slab that ran out: the usual case) the
-  // list becomes it as it is: its links are checked as the refill follows
-  // them, not walked twice.
-  s->local_free = r;
+  } while (words);
+  s->local_free = head;
   s->used -= n;
   return n;
 }

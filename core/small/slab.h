@@ -6,7 +6,7 @@
 // What reads what:
 //   free() fast path      owner_thread_ptr, size_inverse/size_shift (object_check), guard, carved,
 //                         cache_bin_offset (core/small/fast_path.h)
-//   owner slow paths      local_free, remote_free, used, carved (refill, flush: core/small/)
+//   owner slow paths      local_free, remote_words, used, carved (refill, flush: core/small/)
 //   decommit mechanism    release_state, idle_since_ms, released_pages, lazy_pages (decommit/release.cc)
 //   the budget            resident_pages (core/budget_account.h; refill.cc, release.cc)
 #pragma once
@@ -54,7 +54,7 @@ struct alignas(64) SlabMeta {
   uint64_t index_multiplier;                    // ceil(2^48 / obj_size): offset -> index without dividing
   // The rest is for the slow paths.
   FreeNode* local_free;              // local free list: owner only (pool lock when unowned)
-  std::atomic<uintptr_t> remote_free;  // frees from other threads: the newest | count (remote_head, remote_count)
+  std::atomic<uint64_t> remote_words;  // frees from other threads: bit j set when word j of the remote bitmap may have bits
   uint32_t used;                     // objects handed out, thread caches included
   uint32_t capacity;
   uint16_t index;
@@ -91,19 +91,19 @@ inline constexpr uintptr_t kOwnerEmptyWord = 2;
 inline constexpr uintptr_t kOwnerTagBits = kOwnerParked | kOwnerEmptyWord;  // set: not a plain owner
 inline ThreadHeap* const kOwnerEmpty = reinterpret_cast<ThreadHeap*>(kOwnerEmptyWord);
 
-// SlabMeta::remote_free holds the remote list's newest object in its low 48
-// bits (a user-space address; hakmem maps nothing above 2^47) and how many
-// objects the list holds above them, pushed together by one compare-and-swap
-// (small_free_remote). The owner collecting the list then knows the count
-// without walking it (slab_collect_remote): the links are checked when
-// they are followed, once, by the refill that hands the objects out.
-inline constexpr unsigned kRemoteCountShift = 48;
-[[gnu::always_inline]] inline FreeNode* remote_head(uintptr_t w) { return reinterpret_cast<FreeNode*>(w << (64 - kRemoteCountShift) >> (64 - kRemoteCountShift)); }
-[[gnu::always_inline]] inline uint32_t remote_count(uintptr_t w) { return static_cast<uint32_t>(w >> kRemoteCountShift); }
-// The word after f is pushed onto the list w.
-[[gnu::always_inline]] inline uintptr_t remote_pushed(uintptr_t w, const FreeNode* f) {
-  return ((w >> kRemoteCountShift) + 1) << kRemoteCountShift | reinterpret_cast<uintptr_t>(f);
-}
+// Frees from threads that do not own the slab set the object's bit in the
+// slab's remote bitmap (remote_bits_of, core/small/slab_lookup.h: out of
+// line, kRemoteWords words per slab) and then the word's bit in
+// SlabMeta::remote_words. They were a list linked through the freed objects
+// before: the owner collecting it read each object in turn, each last
+// written by the freeing thread's core, one dependent cache miss after the
+// other (multi-thread-2: 40% of the run in those two walks). The owner now
+// reads a few words and writes the objects' links, stores that do not wait
+// for each other (slab_collect_remote).
+inline constexpr unsigned kMinObjectSize = 16;
+static_assert(sizeof(FreeNode) == kMinObjectSize, "the smallest class holds a free object's two words");
+inline constexpr unsigned kRemoteWords = kSlabSize / kMinObjectSize / 64;
+static_assert(kRemoteWords <= 64, "remote_words has a bit per word of the remote bitmap");
 
 // Index of the object at byte offset off (< kSlabSize) from the slab's first object.
 [[gnu::always_inline]] inline uint64_t object_index(uint64_t off, uint64_t index_multiplier) {
@@ -189,7 +189,8 @@ inline void set_released_pages(SlabMeta* s, uint32_t v) { __atomic_store_n(&s->r
 // The owner word is left alone: a pool slab's stays kOwnerEmpty; an owned
 // slab that had parked pages must be retagged by its owner (retag_owner).
 void slab_reset_fresh(SlabMeta* s);
-// Collects the remote list into the local free list; returns how many.
+// Collects the objects freed by other threads (the remote bitmap) onto the
+// local free list; returns how many.
 uint32_t slab_collect_remote(SlabMeta* s);
 // Puts the parked objects (on released pages) back on the free list.
 void slab_reclaim_pages(SlabMeta* s);

@@ -18,4 +18,12 @@ namespace hakmem {
   return registry::is_superslab(base) ? reinterpret_cast<SuperSlab*>(base)->slab_at(a) : nullptr;
 }
 
+// The remote bitmap of slab s (core/small/slab.h): kRemoteWords words, bit
+// i for the object of index i.
+[[gnu::always_inline]] inline std::atomic<uint64_t>* remote_bits_of(const SlabMeta* s) {
+  const uintptr_t a = s->obj_addr;
+  if (arena::contains(a)) return g_rt.arena_remote_bits + ((a - g_rt.arena_base) >> kSlabShift) * kRemoteWords;
+  return reinterpret_cast<SuperSlab*>(a & g_rt.ss_mask)->remote_bits + size_t{s->index} * kRemoteWords;
+}
+
 }  // namespace hakmem

@@ -14,7 +14,7 @@ namespace hakmem {
 
 namespace {
 // Bytes of the pages of slab s that hold a live object: one neither free
-// (local or remote list, parked) nor in own_bin, the calling thread's cache
+// (on the free list or the remote bitmap, parked) nor in own_bin, the calling thread's cache
 // bin of the class (nullptr: none). The lock of the list s is on is held.
 size_t slab_live_page_bytes(const SlabMeta* s, const CacheBin* own_bin) {
   const uint32_t carved = s->carved;
@@ -37,7 +37,12 @@ size_t slab_live_page_bytes(const SlabMeta* s, const CacheBin* own_bin) {
     }
   };
   count_list(s->local_free);
-  count_list(remote_head(s->remote_free.load(std::memory_order_acquire)));
+  const std::atomic<uint64_t>* bits = remote_bits_of(s);
+  for (unsigned j = 0; j < kRemoteWords; ++j)
+    for (uint64_t w = bits[j].load(std::memory_order_acquire); w; w &= w - 1) {
+      object_pages(s, uint64_t{j} * 64 + static_cast<unsigned>(__builtin_ctzll(w)), &first, &last);
+      count(free_objs, first, last);
+    }
   if (own_bin)
     for (uint32_t i = 0, n = bin_count(*own_bin); i < n; ++i)
       if (const FreeNode* f = bin_slots(*own_bin)[i]; find_slab(f) == s) {

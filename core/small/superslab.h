@@ -31,6 +31,9 @@ struct SuperSlab {
   // from the arena (so free() finds them from the arena offset alone), else
   // right after this header.
   SlabMeta* slabs;
+  // slab_count x kRemoteWords words: the slabs' remote bitmaps (in the
+  // arena's table, or after the slab metadata).
+  std::atomic<uint64_t>* remote_bits;
 
   SlabMeta* slab_at(uintptr_t a) { return &slabs[(a - base) >> kSlabShift]; }
   // The i-th slab in the order fresh slabs are taken: from first_slab on,
@@ -46,9 +49,9 @@ struct SuperSlab {
 inline constexpr size_t kInlineSlabsOffset = (sizeof(SuperSlab) + 63) & ~size_t{63};
 
 // Size of the inline header of a SuperSlab mapped on its own, slab metadata
-// included, rounded to pages.
+// and remote bitmaps included, rounded to pages.
 constexpr size_t superslab_header_bytes(size_t slab_count) {
-  return (kInlineSlabsOffset + slab_count * sizeof(SlabMeta) + 4095) & ~size_t{4095};
+  return (kInlineSlabsOffset + slab_count * (sizeof(SlabMeta) + kRemoteWords * sizeof(uint64_t)) + 4095) & ~size_t{4095};
 }
 
 

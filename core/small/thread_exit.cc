@@ -32,7 +32,7 @@ void heap_orphan_all_locked(ThreadHeap* h) {
           continue;
         }
         // Live objects remain: orphan the slab. Frees reach it through its
-        // remote list; the next thread needing this class adopts it.
+        // remote bitmap; the next thread needing this class adopts it.
         LockGuard g(g_pools[c].lock);
         set_owner(s, nullptr);
         slab_list_push(g_pools[c].orphans, s, SlabPlace::PoolOrphan);

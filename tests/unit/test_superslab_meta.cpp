@@ -112,7 +112,7 @@ TEST(SlabMetadata, ASlotTakenAgainStartsFromZero) {
     EXPECT_EQ(s->used, 0u) << "slab " << i;
     EXPECT_EQ(s->local_free, nullptr) << "slab " << i;
     EXPECT_EQ(s->idle_since_ms, 0u) << "slab " << i;
-    EXPECT_EQ(s->remote_free.load(), 0u) << "slab " << i;
+    EXPECT_EQ(s->remote_words.load(), 0u) << "slab " << i;
   }
   EXPECT_EQ(superslab_take_fresh(second), nullptr) << "every slab was taken";
   superslab_unmap(second);
