@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -161,6 +162,50 @@ TEST(Threads, CrossThreadExchangeUnderContention) {
   for (auto& t : ts) t.join();
   EXPECT_EQ(bad.load(), 0);
   EXPECT_EQ(freed.load(), long(kThreads) * kPerThread);
+}
+
+// Threads freeing objects of one owner at once set bits in the same words of
+// its slabs' remote bitmaps (64 objects of 16 bytes per word): no bit may be
+// lost and none taken twice. Each round every object the other threads freed
+// must come back to the owner's mallocs exactly once. One object in 64 stays
+// live, so no slab empties: an empty slab may go back to the pool (LEAN
+// releases it at once past the idle cap) and the owner's mallocs would then
+// come from another one.
+TEST(Threads, ConcurrentRemoteFreesIntoOneSlabAllComeBackOnce) {
+  constexpr int kFreers = 4;
+  for (size_t n : {size_t{16}, size_t{48}, size_t{1000}}) {
+    const size_t count = n == 1000 ? 512 : 4096;
+    std::vector<void*> anchors, v;
+    for (size_t i = 0; i < count; ++i) (i % 64 == 0 ? anchors : v).push_back(hk_malloc(n));
+    for (int round = 0; round < 20; ++round) {
+      std::atomic<int> go{0};
+      std::vector<std::thread> ts;
+      for (int t = 0; t < kFreers; ++t)
+        ts.emplace_back([&, t] {
+          go.fetch_add(1);
+          while (go.load() < kFreers) std::this_thread::yield();
+          for (size_t i = t; i < v.size(); i += kFreers) hk_free(v[i]);  // interleaved: the same words
+        });
+      for (auto& th : ts) th.join();
+      std::vector<void*> sorted = v;
+      std::sort(sorted.begin(), sorted.end());
+      std::vector<void*> got, others;
+      for (size_t i = 0; i < 4 * count && got.size() < v.size(); ++i) {
+        void* p = hk_malloc(n);
+        ASSERT_NE(p, nullptr);
+        (std::binary_search(sorted.begin(), sorted.end(), p) ? got : others).push_back(p);
+      }
+      std::vector<void*> g = got;
+      std::sort(g.begin(), g.end());
+      ASSERT_EQ(std::adjacent_find(g.begin(), g.end()), g.end()) << "an object came back twice, size " << n;
+      ASSERT_EQ(got.size(), v.size()) << "objects freed by other threads never came back, size " << n
+                                      << ", round " << round;
+      for (void* p : others) hk_free(p);
+      v = got;
+    }
+    for (void* p : v) hk_free(p);
+    for (void* p : anchors) hk_free(p);
+  }
 }
 
 TEST(Threads, ManyShortLivedThreadsDoNotLeak) {
