@@ -46,6 +46,11 @@ SuperSlab* header_of(uintptr_t a);
   return g_rt.arena_meta + ((a - g_rt.arena_base) >> kSlabShift);
 }
 
+// The remote bitmaps (core/small/slab.h) of the slab holding a, which contains(a).
+[[gnu::always_inline]] inline std::atomic<uint64_t>* remote_bits_at(uintptr_t a) {
+  return g_rt.arena_remote_bits + ((a - g_rt.arena_base) >> kSlabShift) * kRemoteWords;
+}
+
 // Slots handed out now, for statistics.
 size_t slots_in_use();
 

@@ -22,7 +22,7 @@ namespace hakmem {
 // i for the object of index i.
 [[gnu::always_inline]] inline std::atomic<uint64_t>* remote_bits_of(const SlabMeta* s) {
   const uintptr_t a = s->obj_addr;
-  if (arena::contains(a)) return g_rt.arena_remote_bits + ((a - g_rt.arena_base) >> kSlabShift) * kRemoteWords;
+  if (arena::contains(a)) return arena::remote_bits_at(a);
   return reinterpret_cast<SuperSlab*>(a & g_rt.ss_mask)->remote_bits + size_t{s->index} * kRemoteWords;
 }
 

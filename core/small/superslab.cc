@@ -67,8 +67,7 @@ SuperSlab* superslab_new(unsigned c) {
   size_t header = own_mapping ? superslab_header_bytes(slabs) : 0;
   ss->base = base;
   ss->slabs = own_mapping ? reinterpret_cast<SlabMeta*>(base + kInlineSlabsOffset) : arena::slab_meta_at(base);
-  ss->remote_bits = own_mapping ? reinterpret_cast<std::atomic<uint64_t>*>(ss->slabs + slabs)
-                                : g_rt.arena_remote_bits + ((base - g_rt.arena_base) >> kSlabShift) * kRemoteWords;
+  ss->remote_bits = own_mapping ? reinterpret_cast<std::atomic<uint64_t>*>(ss->slabs + slabs) : arena::remote_bits_at(base);
   ss->class_idx = c;
   ss->obj_size = class_size(c);
   ss->index_multiplier = ((uint64_t{1} << 48) + ss->obj_size - 1) / ss->obj_size;
